@@ -1,0 +1,138 @@
+//! `nhost-auth-fake`: the fake Nhost auth server as a program, for Node and browser tests and
+//! for demos. A test double: never expose it beyond loopback.
+//!
+//! Its first line on stdout is `listening on http://127.0.0.1:PORT/v1`; it runs until killed
+//! (SIGINT or SIGTERM).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use nhost_session_testkit::{FakeAuthServer, JwtAlgorithm, Rotation, SeedUser};
+
+/// A fake Nhost auth server (hasura-auth v0.42+) on 127.0.0.1, for tests. Never use it in
+/// production: its signing keys are public and its admin API (/__admin) is open.
+#[derive(Debug, Parser)]
+#[command(name = "nhost-auth-fake", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    access_token_ttl: u64,
+
+    /// Refresh-token lifetime in seconds (slides on every refresh).
+    #[arg(long, value_name = "SECS", default_value_t = 30 * 24 * 3600)]
+    refresh_token_ttl: u64,
+
+    /// Refresh-token rotation: strict (every refresh replaces the token), none (the same token
+    /// comes back), or grace=SECS (the old token lives SECS more seconds).
+    #[arg(long, default_value = "strict")]
+    rotation: Rotation,
+
+    /// Conceal sensitive errors as 400 invalid-request (AUTH_CONCEAL_ERRORS).
+    #[arg(long)]
+    conceal_errors: bool,
+
+    /// JWT algorithm: rs256 (fixed test keys, JWKS) or hs256 (shared secret).
+    #[arg(long, default_value = "rs256")]
+    jwt: JwtAlgorithm,
+
+    /// A user that exists from the start, as EMAIL:PASSWORD (repeatable).
+    #[arg(long, value_name = "EMAIL:PASSWORD", value_parser = parse_seed)]
+    seed_user: Vec<SeedUser>,
+
+    /// Added latency before every API call, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Turn anonymous sign-in off (409 disabled-endpoint).
+    #[arg(long)]
+    no_anonymous: bool,
+
+    /// API prefix.
+    #[arg(long, default_value = "/v1")]
+    api_prefix: String,
+
+    /// Where redirects go when a request names no redirectTo (AUTH_CLIENT_URL).
+    #[arg(long, default_value = "http://localhost:3000")]
+    client_url: String,
+}
+
+fn parse_seed(text: &str) -> Result<SeedUser, String> {
+    match text.split_once(':') {
+        Some((email, password)) if !email.is_empty() && !password.is_empty() => {
+            Ok(SeedUser::new(email, password))
+        }
+        _ => Err(format!("`{text}`: expected EMAIL:PASSWORD")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut builder = FakeAuthServer::builder()
+        .port(args.port)
+        .access_token_ttl(Duration::from_secs(args.access_token_ttl))
+        .refresh_token_ttl(Duration::from_secs(args.refresh_token_ttl))
+        .rotation(args.rotation)
+        .conceal_errors(args.conceal_errors)
+        .jwt_algorithm(args.jwt)
+        .latency(Duration::from_millis(args.latency_ms))
+        .anonymous_users(!args.no_anonymous)
+        .api_prefix(&args.api_prefix)
+        .client_url(args.client_url);
+    for user in args.seed_user {
+        builder = builder.seed_user(user);
+    }
+    let server = match builder.start() {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("nhost-auth-fake: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "listening on {}", server.base_url())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+    eprintln!(
+        "nhost-auth-fake: admin API at {}, GraphQL at {}; test double, never for production",
+        server.admin_url(),
+        server.graphql_url()
+    );
+    if let Err(e) = wait_for_signal() {
+        eprintln!("nhost-auth-fake: cannot wait for signals: {e}");
+        return ExitCode::FAILURE;
+    }
+    server.shutdown();
+    ExitCode::SUCCESS
+}
+
+/// Blocks until SIGINT or SIGTERM (ctrl-c only where there is no SIGTERM).
+fn wait_for_signal() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
+    })
+}
