@@ -69,20 +69,16 @@ impl AuthUrl {
     /// The Nhost CLI's local stack is subdomain `local`, region `local`.
     pub fn from_subdomain(subdomain: &str, region: &str) -> Result<Self, ConfigError> {
         let valid = |part: &str| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         if !valid(subdomain) || !valid(region) {
             return Err(ConfigError::InvalidAuthUrl {
-                reason: "subdomain and region must be non-empty and made of letters, digits and `-`"
-                    .into(),
+                reason:
+                    "subdomain and region must be non-empty and made of letters, digits and `-`"
+                        .into(),
             });
         }
-        Self::parse(&format!(
-            "https://{subdomain}.auth.{region}.nhost.run/v1/"
-        ))
+        Self::parse(&format!("https://{subdomain}.auth.{region}.nhost.run/v1/"))
     }
 
     /// The full URL of an endpoint path such as `token` or `/signin/email-password`.
@@ -149,9 +145,18 @@ mod tests {
     #[test]
     fn joins_paths_with_or_without_slashes() {
         let base = AuthUrl::parse("http://localhost:1337/v1/").unwrap();
-        assert_eq!(base.endpoint("token").as_str(), "http://localhost:1337/v1/token");
-        assert_eq!(base.endpoint("/token").as_str(), "http://localhost:1337/v1/token");
+        assert_eq!(
+            base.endpoint("token").as_str(),
+            "http://localhost:1337/v1/token"
+        );
+        assert_eq!(
+            base.endpoint("/token").as_str(),
+            "http://localhost:1337/v1/token"
+        );
         let root = AuthUrl::parse("http://localhost:1337").unwrap();
-        assert_eq!(root.endpoint("/user").as_str(), "http://localhost:1337/user");
+        assert_eq!(
+            root.endpoint("/user").as_str(),
+            "http://localhost:1337/user"
+        );
     }
 }

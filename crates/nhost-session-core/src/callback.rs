@@ -6,7 +6,8 @@ use crate::error::RedirectError;
 use crate::secret::{RefreshToken, SecretString};
 
 /// The query parameters the auth service puts on a sign-in redirect.
-pub const REDIRECT_PARAMS: [&str; 5] = ["refreshToken", "code", "type", "error", "errorDescription"];
+pub const REDIRECT_PARAMS: [&str; 5] =
+    ["refreshToken", "code", "type", "error", "errorDescription"];
 
 /// What a sign-in redirect (`redirectTo?…`) carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +114,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(outcome("code=xyz"), RedirectOutcome::Code(c) if c.expose_secret() == "xyz"));
+        assert!(
+            matches!(outcome("code=xyz"), RedirectOutcome::Code(c) if c.expose_secret() == "xyz")
+        );
         assert_eq!(
             outcome("error=invalid-state&errorDescription=State%20mismatch&refreshToken=x"),
             RedirectOutcome::Error(RedirectError {
@@ -123,15 +126,28 @@ mod tests {
         );
         assert_eq!(outcome(""), RedirectOutcome::Nothing);
         assert_eq!(outcome("refreshToken="), RedirectOutcome::Nothing);
-        assert!(matches!(outcome("refreshToken=a&refreshToken=b"), RedirectOutcome::Error(_)));
-        assert!(matches!(outcome("refreshToken=a&code=b"), RedirectOutcome::Error(_)));
+        assert!(matches!(
+            outcome("refreshToken=a&refreshToken=b"),
+            RedirectOutcome::Error(_)
+        ));
+        assert!(matches!(
+            outcome("refreshToken=a&code=b"),
+            RedirectOutcome::Error(_)
+        ));
     }
 
     #[test]
     fn stripping_removes_only_sign_in_params() {
-        let url = Url::parse("https://app.example/cb?refreshToken=abc&type=x&next=%2Fprofile").unwrap();
-        assert_eq!(strip_redirect_params(&url).as_str(), "https://app.example/cb?next=%2Fprofile");
+        let url =
+            Url::parse("https://app.example/cb?refreshToken=abc&type=x&next=%2Fprofile").unwrap();
+        assert_eq!(
+            strip_redirect_params(&url).as_str(),
+            "https://app.example/cb?next=%2Fprofile"
+        );
         let url = Url::parse("https://app.example/cb?code=abc").unwrap();
-        assert_eq!(strip_redirect_params(&url).as_str(), "https://app.example/cb");
+        assert_eq!(
+            strip_redirect_params(&url).as_str(),
+            "https://app.example/cb"
+        );
     }
 }

@@ -127,7 +127,9 @@ impl std::error::Error for ServerError {}
 /// A success answer that could not be decoded. Keeps where decoding failed, never the text
 /// around it: the body may hold tokens.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("could not decode the answer of {endpoint} (HTTP {status}): {category} at line {line}, column {column}")]
+#[error(
+    "could not decode the answer of {endpoint} (HTTP {status}): {category} at line {line}, column {column}"
+)]
 pub struct DecodeError {
     /// The endpoint, such as `POST /token`.
     pub endpoint: &'static str,
@@ -144,7 +146,12 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn new(endpoint: &'static str, status: u16, e: &serde_json::Error, raw: &[u8]) -> Self {
+    pub(crate) fn new(
+        endpoint: &'static str,
+        status: u16,
+        e: &serde_json::Error,
+        raw: &[u8],
+    ) -> Self {
         use serde_json::error::Category;
         Self {
             endpoint,
@@ -218,16 +225,26 @@ mod tests {
     use super::*;
 
     fn server(status: u16, body: &[u8]) -> ServerError {
-        ServerError { status, body: ErrorBody::parse(body), raw: RawBody::new(body) }
+        ServerError {
+            status,
+            body: ErrorBody::parse(body),
+            raw: RawBody::new(body),
+        }
     }
 
     #[test]
     fn transient_means_retry_may_help() {
         for status in [500, 502, 503, 504, 429, 408] {
-            assert!(Error::Server(server(status, b"")).is_transient(), "{status}");
+            assert!(
+                Error::Server(server(status, b"")).is_transient(),
+                "{status}"
+            );
         }
         for status in [400, 401, 403, 409] {
-            assert!(!Error::Server(server(status, b"")).is_transient(), "{status}");
+            assert!(
+                !Error::Server(server(status, b"")).is_transient(),
+                "{status}"
+            );
         }
         assert!(!Error::RefreshTokenRejected(server(401, b"")).is_transient());
         assert!(Error::RefreshTokenRejected(server(401, b"")).ends_session());

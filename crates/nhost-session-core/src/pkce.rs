@@ -32,10 +32,11 @@ impl Pkce {
     /// characters).
     pub fn generate() -> Result<Self, ConfigError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            ConfigError::Invalid(format!("the system's random source failed: {e}"))
-        })?;
-        Ok(Self::from_verifier(SecretString::new(URL_SAFE_NO_PAD.encode(bytes))))
+        getrandom::fill(&mut bytes)
+            .map_err(|e| ConfigError::Invalid(format!("the system's random source failed: {e}")))?;
+        Ok(Self::from_verifier(SecretString::new(
+            URL_SAFE_NO_PAD.encode(bytes),
+        )))
     }
 
     /// The pair for a known verifier.
@@ -64,8 +65,13 @@ mod tests {
 
     #[test]
     fn rfc_7636_appendix_b_vector() {
-        let pkce = Pkce::from_verifier(SecretString::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        assert_eq!(pkce.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        let pkce = Pkce::from_verifier(SecretString::new(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
+        assert_eq!(
+            pkce.challenge(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

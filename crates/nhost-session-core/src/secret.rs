@@ -110,7 +110,10 @@ mod tests {
         let token = RefreshToken::new("2c35b6f3-c4b9-48e3-978a-d4d0f1d42e24");
         assert_eq!(format!("{token:?}"), "RefreshToken([redacted])");
         assert_eq!(format!("{token}"), "[redacted]");
-        assert_eq!(format!("{:#?}", Some(&token)), "Some(\n    RefreshToken([redacted]),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(&token)),
+            "Some(\n    RefreshToken([redacted]),\n)"
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ impl StoredTokens {
             refresh_token: session.refresh_token.clone(),
             refresh_token_id: session.refresh_token_id.clone(),
             access_token_expires_at: Some(
-                received_at + time::Duration::seconds(clamp_lifetime(session.access_token_expires_in)),
+                received_at
+                    + time::Duration::seconds(clamp_lifetime(session.access_token_expires_in)),
             ),
             access_token: Some(session.access_token.clone()),
             user: session.user.clone(),

@@ -129,7 +129,11 @@ impl<T: HttpTransport> AuthApi<T> {
         tracing::debug!(endpoint = endpoint.name, "nhost-session: auth request");
         let response = self.transport.send(request).await?;
         let status = response.status().as_u16();
-        tracing::debug!(endpoint = endpoint.name, status, "nhost-session: auth answer");
+        tracing::debug!(
+            endpoint = endpoint.name,
+            status,
+            "nhost-session: auth answer"
+        );
         Ok(Answer {
             status,
             body: response.into_body(),
@@ -176,6 +180,12 @@ pub(crate) fn server_error(answer: &Answer) -> ServerError {
 }
 
 pub(crate) fn decode<R: DeserializeOwned>(endpoint: Endpoint, answer: &Answer) -> Result<R, Error> {
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| Error::Decode(DecodeError::new(endpoint.name, answer.status, &e, &answer.body)))
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        Error::Decode(DecodeError::new(
+            endpoint.name,
+            answer.status,
+            &e,
+            &answer.body,
+        ))
+    })
 }

@@ -8,8 +8,8 @@ use super::wire;
 use super::{AuthApi, Endpoint, decode, server_error};
 use crate::error::Error;
 use crate::protocol::{
-    MfaTicket, ProviderSignInOptions, Session, SignInAnonymousOptions, SignInResponse, SignUpOptions,
-    User,
+    MfaTicket, ProviderSignInOptions, Session, SignInAnonymousOptions, SignInResponse,
+    SignUpOptions, User,
 };
 use crate::secret::{AccessToken, RefreshToken, SecretString};
 use crate::transport::HttpTransport;
@@ -22,15 +22,19 @@ const SIGN_IN_EMAIL_PASSWORD: Endpoint =
 const SIGN_IN_MFA_TOTP: Endpoint = Endpoint::post("signin/mfa/totp", "POST /signin/mfa/totp");
 const SIGN_IN_ANONYMOUS: Endpoint = Endpoint::post("signin/anonymous", "POST /signin/anonymous");
 const SIGN_IN_PAT: Endpoint = Endpoint::post("signin/pat", "POST /signin/pat");
-const SIGN_IN_PASSWORDLESS_EMAIL: Endpoint =
-    Endpoint::post("signin/passwordless/email", "POST /signin/passwordless/email");
+const SIGN_IN_PASSWORDLESS_EMAIL: Endpoint = Endpoint::post(
+    "signin/passwordless/email",
+    "POST /signin/passwordless/email",
+);
 const SIGN_IN_OTP_EMAIL: Endpoint = Endpoint::post("signin/otp/email", "POST /signin/otp/email");
 const VERIFY_OTP_EMAIL: Endpoint =
     Endpoint::post("signin/otp/email/verify", "POST /signin/otp/email/verify");
 const SIGN_IN_PASSWORDLESS_SMS: Endpoint =
     Endpoint::post("signin/passwordless/sms", "POST /signin/passwordless/sms");
-const VERIFY_PASSWORDLESS_SMS: Endpoint =
-    Endpoint::post("signin/passwordless/sms/otp", "POST /signin/passwordless/sms/otp");
+const VERIFY_PASSWORDLESS_SMS: Endpoint = Endpoint::post(
+    "signin/passwordless/sms/otp",
+    "POST /signin/passwordless/sms/otp",
+);
 const SIGN_IN_ID_TOKEN: Endpoint = Endpoint::post("signin/idtoken", "POST /signin/idtoken");
 const TOKEN_EXCHANGE: Endpoint = Endpoint::post("token/exchange", "POST /token/exchange");
 const SIGN_OUT: Endpoint = Endpoint::post("signout", "POST /signout");
@@ -63,8 +67,8 @@ impl<T: HttpTransport> AuthApi<T> {
             return decode(TOKEN, &answer);
         }
         let error = server_error(&answer);
-        let rejected = matches!(error.status, 400 | 401)
-            || error.body.code() == Some("invalid-refresh-token");
+        let rejected =
+            matches!(error.status, 400 | 401) || error.body.code() == Some("invalid-refresh-token");
         Err(if rejected {
             Error::RefreshTokenRejected(error)
         } else {
@@ -270,8 +274,12 @@ impl<T: HttpTransport> AuthApi<T> {
 
     /// `POST /signout {all: true}` with the bearer: revokes every session of the user.
     pub async fn sign_out_all(&self, access_token: &AccessToken) -> Result<(), Error> {
-        self.call_ok(SIGN_OUT, Some(&wire::SignOutAll { all: true }), Some(access_token))
-            .await
+        self.call_ok(
+            SIGN_OUT,
+            Some(&wire::SignOutAll { all: true }),
+            Some(access_token),
+        )
+        .await
     }
 
     /// `GET /user`: the signed-in user, with `activeMfaType` filled.

@@ -305,7 +305,9 @@ where
                 let mut core = self.inner.core();
                 let answer = core.machine.token_wanted(force, now, &mut effects);
                 let flight = match &answer {
-                    TokenAnswer::Wait(attempt) => Some(self.flight_for(&mut core, *attempt, &mut effects)),
+                    TokenAnswer::Wait(attempt) => {
+                        Some(self.flight_for(&mut core, *attempt, &mut effects))
+                    }
                     _ => None,
                 };
                 (answer, flight)
@@ -360,9 +362,9 @@ where
         attempt: AttemptId,
         effects: &mut Vec<Effect>,
     ) -> Option<Flight> {
-        let started = effects.iter().position(
-            |e| matches!(e, Effect::SendRefresh { attempt: a, .. } if *a == attempt),
-        );
+        let started = effects
+            .iter()
+            .position(|e| matches!(e, Effect::SendRefresh { attempt: a, .. } if *a == attempt));
         if let Some(index) = started {
             let Effect::SendRefresh { refresh_token, .. } = effects.remove(index) else {
                 return None;
@@ -383,7 +385,11 @@ where
     /// One refresh: `POST /token`, then the machine's effects (save before anyone gets the new
     /// token; on rejection, a look at the store). Runs inside a shared future, so it goes on as
     /// long as any caller waits for it, even if the one that started it is dropped.
-    async fn run_refresh(&self, attempt: AttemptId, refresh_token: RefreshToken) -> Result<(), Error> {
+    async fn run_refresh(
+        &self,
+        attempt: AttemptId,
+        refresh_token: RefreshToken,
+    ) -> Result<(), Error> {
         let result = self.inner.api.refresh(&refresh_token).await;
         drop(refresh_token);
         let (event, error) = match result {

@@ -12,7 +12,8 @@ use crate::clock::Clock;
 use crate::error::{ConfigError, Error, RedirectError};
 use crate::machine::Event;
 use crate::protocol::{
-    MfaTicket, ProviderSignInOptions, Session, SignInAnonymousOptions, SignInResponse, SignUpOptions,
+    MfaTicket, ProviderSignInOptions, Session, SignInAnonymousOptions, SignInResponse,
+    SignUpOptions,
 };
 use crate::secret::SecretString;
 use crate::store::{StoredTokens, TokenStore};
@@ -45,8 +46,16 @@ where
 
     /// Signs in with e-mail and password. [`Error::MfaRequired`] carries the ticket when the
     /// user has TOTP on; finish with [`complete_mfa_totp`](Self::complete_mfa_totp).
-    pub async fn sign_in_email_password(&self, email: &str, password: &str) -> Result<Session, Error> {
-        let response = self.inner.api.sign_in_email_password(email, password).await?;
+    pub async fn sign_in_email_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, Error> {
+        let response = self
+            .inner
+            .api
+            .sign_in_email_password(email, password)
+            .await?;
         self.start_session(response).await
     }
 
@@ -66,7 +75,10 @@ where
     }
 
     /// Signs in with a personal access token.
-    pub async fn sign_in_pat(&self, personal_access_token: &SecretString) -> Result<Session, Error> {
+    pub async fn sign_in_pat(
+        &self,
+        personal_access_token: &SecretString,
+    ) -> Result<Session, Error> {
         let response = self
             .inner
             .api
@@ -77,12 +89,23 @@ where
 
     /// Sends a magic link; the user comes back through the redirect, which
     /// [`complete_redirect`](Self::complete_redirect) finishes.
-    pub async fn send_magic_link(&self, email: &str, options: Option<&SignUpOptions>) -> Result<(), Error> {
-        self.inner.api.sign_in_passwordless_email(email, options).await
+    pub async fn send_magic_link(
+        &self,
+        email: &str,
+        options: Option<&SignUpOptions>,
+    ) -> Result<(), Error> {
+        self.inner
+            .api
+            .sign_in_passwordless_email(email, options)
+            .await
     }
 
     /// Sends a one-time code by e-mail; finish with [`verify_email_otp`](Self::verify_email_otp).
-    pub async fn send_email_otp(&self, email: &str, options: Option<&SignUpOptions>) -> Result<(), Error> {
+    pub async fn send_email_otp(
+        &self,
+        email: &str,
+        options: Option<&SignUpOptions>,
+    ) -> Result<(), Error> {
         self.inner.api.sign_in_otp_email(email, options).await
     }
 
@@ -93,13 +116,24 @@ where
     }
 
     /// Sends a one-time code by SMS; finish with [`verify_sms_otp`](Self::verify_sms_otp).
-    pub async fn send_sms_otp(&self, phone_number: &str, options: Option<&SignUpOptions>) -> Result<(), Error> {
-        self.inner.api.sign_in_passwordless_sms(phone_number, options).await
+    pub async fn send_sms_otp(
+        &self,
+        phone_number: &str,
+        options: Option<&SignUpOptions>,
+    ) -> Result<(), Error> {
+        self.inner
+            .api
+            .sign_in_passwordless_sms(phone_number, options)
+            .await
     }
 
     /// Signs in with the code sent by [`send_sms_otp`](Self::send_sms_otp).
     pub async fn verify_sms_otp(&self, phone_number: &str, otp: &str) -> Result<Session, Error> {
-        let response = self.inner.api.verify_passwordless_sms(phone_number, otp).await?;
+        let response = self
+            .inner
+            .api
+            .verify_passwordless_sms(phone_number, otp)
+            .await?;
         self.start_session(response).await
     }
 
@@ -141,7 +175,8 @@ where
             RedirectOutcome::Code(code) => {
                 let verifier = pkce_verifier.ok_or_else(|| {
                     Error::Config(ConfigError::Invalid(
-                        "the redirect carries a code: the PKCE verifier is needed to exchange it".into(),
+                        "the redirect carries a code: the PKCE verifier is needed to exchange it"
+                            .into(),
                     ))
                 })?;
                 let response = self.inner.api.exchange_code(&code, verifier).await?;
@@ -162,7 +197,10 @@ where
         metadata: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CreatedPat, Error> {
         let token = self.access_token().await?;
-        self.inner.api.create_pat(&token, expires_at, metadata).await
+        self.inner
+            .api
+            .create_pat(&token, expires_at, metadata)
+            .await
     }
 
     /// Starts the session of a sign-in answer: saves it, then hands it to the machine. A failed

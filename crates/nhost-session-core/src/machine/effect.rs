@@ -51,7 +51,10 @@ pub enum TokenAnswer {
 /// A change of the session that subscribers hear about.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant, reason = "events are short-lived; boxing would cost an allocation each")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are short-lived; boxing would cost an allocation each"
+)]
 pub enum SessionEvent {
     /// A session started (sign-in, sign-up, redirect callback).
     SignedIn {

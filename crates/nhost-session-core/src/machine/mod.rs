@@ -435,9 +435,8 @@ impl SessionMachine {
         if *current != attempt {
             return;
         }
-        let newer = stored.filter(|s| {
-            !s.refresh_token.ct_eq(rejected) && !self.is_retired(&s.refresh_token)
-        });
+        let newer = stored
+            .filter(|s| !s.refresh_token.ct_eq(rejected) && !self.is_retired(&s.refresh_token));
         match newer {
             Some(stored) => {
                 // Another process (or instance) refreshed and saved first: adopt its session.

@@ -86,9 +86,18 @@ mod tests {
     #[test]
     fn margin_is_capped_at_half_the_lifetime() {
         let policy = RefreshPolicy::default();
-        assert_eq!(policy.effective_margin(Some(Duration::seconds(900)), 0.0), Duration::seconds(60));
-        assert_eq!(policy.effective_margin(Some(Duration::seconds(900)), 0.5), Duration::seconds(65));
-        assert_eq!(policy.effective_margin(Some(Duration::seconds(20)), 0.9), Duration::seconds(10));
+        assert_eq!(
+            policy.effective_margin(Some(Duration::seconds(900)), 0.0),
+            Duration::seconds(60)
+        );
+        assert_eq!(
+            policy.effective_margin(Some(Duration::seconds(900)), 0.5),
+            Duration::seconds(65)
+        );
+        assert_eq!(
+            policy.effective_margin(Some(Duration::seconds(20)), 0.9),
+            Duration::seconds(10)
+        );
         assert_eq!(policy.effective_margin(None, 0.0), Duration::seconds(60));
     }
 
@@ -99,7 +108,10 @@ mod tests {
         assert_eq!(policy.backoff(2, 0.0), Duration::seconds(2));
         assert_eq!(policy.backoff(4, 0.0), Duration::seconds(8));
         assert_eq!(policy.backoff(40, 0.0), Duration::seconds(60));
-        assert_eq!(policy.backoff(u32::MAX, 0.99), Duration::seconds(60) - Duration::seconds(60) * 0.495);
+        assert_eq!(
+            policy.backoff(u32::MAX, 0.99),
+            Duration::seconds(60) - Duration::seconds(60) * 0.495
+        );
         assert_eq!(policy.backoff(3, 1.0), Duration::seconds(2));
     }
 

@@ -79,7 +79,10 @@ impl HasuraClaims {
     }
 
     /// Reads the claims from a decoded JWT payload, with the Hasura claims under `namespace`.
-    pub fn from_payload(payload: &Map<String, Value>, namespace: &str) -> Result<Self, ClaimsError> {
+    pub fn from_payload(
+        payload: &Map<String, Value>,
+        namespace: &str,
+    ) -> Result<Self, ClaimsError> {
         let hasura = match payload.get(namespace) {
             Some(Value::Object(map)) => map.clone(),
             // Hasura's `claims_format: stringified_json` puts the object in a string.
@@ -103,8 +106,8 @@ impl HasuraClaims {
         for (name, value) in hasura {
             match name.to_ascii_lowercase().as_str() {
                 "x-hasura-user-id" => {
-                    claims.user_id =
-                        string_claim(Some(&value)).ok_or(ClaimsError::InvalidClaim("x-hasura-user-id"))?
+                    claims.user_id = string_claim(Some(&value))
+                        .ok_or(ClaimsError::InvalidClaim("x-hasura-user-id"))?
                 }
                 "x-hasura-default-role" => {
                     claims.default_role = string_claim(Some(&value))
@@ -125,7 +128,9 @@ impl HasuraClaims {
                     }
                 }
                 other => {
-                    claims.custom.insert(other.to_owned(), ClaimValue::from_json(value));
+                    claims
+                        .custom
+                        .insert(other.to_owned(), ClaimValue::from_json(value));
                 }
             }
         }
@@ -260,7 +265,11 @@ mod tests {
 
     fn jwt(payload: &Value) -> String {
         let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-        format!("{}.{}.sig", enc(&json!({"alg":"RS256","typ":"JWT"})), enc(payload))
+        format!(
+            "{}.{}.sig",
+            enc(&json!({"alg":"RS256","typ":"JWT"})),
+            enc(payload)
+        )
     }
 
     #[test]
@@ -285,10 +294,20 @@ mod tests {
         assert_eq!(claims.expires_at.unwrap().unix_timestamp(), 1_700_000_900);
         assert_eq!(
             claims.get("X-Hasura-Org-Ids"),
-            Some(&ClaimValue::List(vec!["a".into(), "b,c".into(), "d".into()]))
+            Some(&ClaimValue::List(vec![
+                "a".into(),
+                "b,c".into(),
+                "d".into()
+            ]))
         );
-        assert_eq!(claims.get("x-hasura-tier"), Some(&ClaimValue::Text("gold".into())));
-        assert_eq!(claims.get("x-hasura-empty"), Some(&ClaimValue::List(vec![])));
+        assert_eq!(
+            claims.get("x-hasura-tier"),
+            Some(&ClaimValue::Text("gold".into()))
+        );
+        assert_eq!(
+            claims.get("x-hasura-empty"),
+            Some(&ClaimValue::List(vec![]))
+        );
     }
 
     #[test]
@@ -296,21 +315,39 @@ mod tests {
         let token = jwt(&json!({ HASURA_CLAIMS_NAMESPACE: {
             "x-hasura-user-id": "u", "x-hasura-default-role": "anonymous",
             "x-hasura-allowed-roles": ["anonymous"], "x-hasura-user-is-anonymous": "true" }}));
-        assert!(HasuraClaims::decode_unverified(&token).unwrap().is_anonymous);
+        assert!(
+            HasuraClaims::decode_unverified(&token)
+                .unwrap()
+                .is_anonymous
+        );
     }
 
     #[test]
     fn bad_tokens_give_typed_errors() {
-        assert!(matches!(HasuraClaims::decode_unverified(""), Err(ClaimsError::Malformed(_))));
-        assert!(matches!(HasuraClaims::decode_unverified("a.b"), Err(ClaimsError::Malformed(_))));
-        assert!(matches!(HasuraClaims::decode_unverified("a.!!!.c"), Err(ClaimsError::Malformed(_))));
-        assert!(matches!(HasuraClaims::decode_unverified("a.W10.c"), Err(ClaimsError::NotJson)));
+        assert!(matches!(
+            HasuraClaims::decode_unverified(""),
+            Err(ClaimsError::Malformed(_))
+        ));
+        assert!(matches!(
+            HasuraClaims::decode_unverified("a.b"),
+            Err(ClaimsError::Malformed(_))
+        ));
+        assert!(matches!(
+            HasuraClaims::decode_unverified("a.!!!.c"),
+            Err(ClaimsError::Malformed(_))
+        ));
+        assert!(matches!(
+            HasuraClaims::decode_unverified("a.W10.c"),
+            Err(ClaimsError::NotJson)
+        ));
         let no_ns = jwt(&json!({"sub": "x"}));
         assert!(matches!(
             HasuraClaims::decode_unverified(&no_ns),
             Err(ClaimsError::MissingNamespace(_))
         ));
-        let bad_role = jwt(&json!({ HASURA_CLAIMS_NAMESPACE: {"x-hasura-user-id": "u", "x-hasura-default-role": true}}));
+        let bad_role = jwt(
+            &json!({ HASURA_CLAIMS_NAMESPACE: {"x-hasura-user-id": "u", "x-hasura-default-role": true}}),
+        );
         assert_eq!(
             HasuraClaims::decode_unverified(&bad_role),
             Err(ClaimsError::InvalidClaim("x-hasura-default-role"))
@@ -319,8 +356,14 @@ mod tests {
 
     #[test]
     fn postgres_arrays() {
-        assert_eq!(parse_postgres_array("{a,b}"), Some(vec!["a".into(), "b".into()]));
-        assert_eq!(parse_postgres_array("{\"a\\\"b\"}"), Some(vec!["a\"b".into()]));
+        assert_eq!(
+            parse_postgres_array("{a,b}"),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            parse_postgres_array("{\"a\\\"b\"}"),
+            Some(vec!["a\"b".into()])
+        );
         assert_eq!(parse_postgres_array("{a"), None);
         assert_eq!(parse_postgres_array("{\"a\"x}"), None);
         assert_eq!(parse_postgres_array("{\"a}"), None);

@@ -97,10 +97,20 @@ mod tests {
 
     #[test]
     fn garbage_gives_an_empty_body() {
-        for body in [&b""[..], b"<html>502</html>", b"{\"error\":", b"[1,2]", b"\"OK\"", b"\xff\xfe"] {
+        for body in [
+            &b""[..],
+            b"<html>502</html>",
+            b"{\"error\":",
+            b"[1,2]",
+            b"\"OK\"",
+            b"\xff\xfe",
+        ] {
             assert_eq!(ErrorBody::parse(body), ErrorBody::default());
         }
-        assert_eq!(ErrorBody::parse(br#"{"status":"x","error":"e"}"#), ErrorBody::default());
+        assert_eq!(
+            ErrorBody::parse(br#"{"status":"x","error":"e"}"#),
+            ErrorBody::default()
+        );
     }
 
     #[test]

@@ -5,7 +5,10 @@ use crate::secret::SecretString;
 
 /// The answer of sign-in and sign-up endpoints: `{"session": Session|null, "mfa": {"ticket"}?}`.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(clippy::large_enum_variant, reason = "an answer is consumed at once, never stored")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "an answer is consumed at once, never stored"
+)]
 pub enum SignInResponse {
     /// Signed in.
     Session(Session),
@@ -50,7 +53,10 @@ mod tests {
     #[test]
     fn tells_session_mfa_and_pending_apart() {
         let s = r#"{"session":{"accessToken":"a","accessTokenExpiresIn":900,"refreshToken":"r","refreshTokenId":"i"},"mfa":null}"#;
-        assert!(matches!(serde_json::from_str(s).unwrap(), SignInResponse::Session(_)));
+        assert!(matches!(
+            serde_json::from_str(s).unwrap(),
+            SignInResponse::Session(_)
+        ));
         let m = r#"{"session":null,"mfa":{"ticket":"mfaTotp:abc"}}"#;
         match serde_json::from_str(m).unwrap() {
             SignInResponse::MfaRequired(t) => assert_eq!(t.0.expose_secret(), "mfaTotp:abc"),
