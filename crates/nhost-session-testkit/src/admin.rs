@@ -1,23 +1,7 @@
 //! The admin API under `/__admin`, for tests that drive the fake over HTTP (Node, browsers).
 //! Admin calls are not counted in the stats and never suffer faults or latency.
 //!
-//! | call | body | answer |
-//! | --- | --- | --- |
-//! | `GET /__admin/config` | - | URLs, algorithm, `HASURA_GRAPHQL_JWT_SECRET` values, settings |
-//! | `GET /__admin/stats` | - | [`crate::Stats`] |
-//! | `GET /__admin/faults` | - | the armed [`crate::Fault`]s |
-//! | `POST /__admin/faults` | a [`crate::Fault`] or an array of them | `{"armed": n}` |
-//! | `DELETE /__admin/faults` | - | `"OK"` |
-//! | `GET /__admin/outbox` | - | the [`crate::OutboxMessage`]s, oldest first |
-//! | `DELETE /__admin/outbox` | - | `"OK"` |
-//! | `GET /__admin/time` | - | `{"now": secs, "nowMs": ms, "offsetMs": ms}` |
-//! | `POST /__admin/time/advance` | `{"seconds": n}` or `{"ms": n}` | as `GET /__admin/time` |
-//! | `POST /__admin/reset` | - | `"OK"` |
-//! | `GET /__admin/users` | - | the users ([`crate::FakeUser`]) |
-//! | `POST /__admin/users` | a [`crate::SeedUser`] | the new [`crate::FakeUser`]; 409 if the e-mail is taken |
-//! | `GET /__admin/totp?secret=...` | - | `{"code": "123456"}` at the fake clock's time |
-//! | `POST /__admin/id-token` | `{"provider", "email", "nonce"?}` | `{"idToken": "..."}` |
-//! | `POST /__admin/rotate-signing-key` | - | `{"kid": "..."}` (`null` with HS256) |
+//! The routes are listed in the crate documentation.
 
 use std::collections::HashMap;
 use std::time::Duration;

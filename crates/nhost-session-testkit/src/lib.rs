@@ -60,8 +60,36 @@
 //! - `POST /token`, `POST /signout`, `GET /user`, `GET /.well-known/jwks.json`, `GET /healthz`
 //!   (also at the root), `GET /version`.
 //!
-//! Outside it: `POST /v1/graphql` (see [`graphql`](FakeAuthServer::graphql_url)), and the
-//! admin API under `/__admin` (documented in the `admin` module source and in the README).
+//! Outside it: the GraphQL stand-in at `POST /v1/graphql` ([`FakeAuthServer::graphql_url`]),
+//! which checks the bearer JWT as Hasura does and answers
+//! `{"data":{"me":{"id","email","role","isAnonymous"}}}` or Hasura's `invalid-jwt` /
+//! `invalid-headers` / `access-denied` errors (HTTP 200); and the admin API below.
+//!
+//! # Admin API
+//! Under `/__admin` ([`FakeAuthServer::admin_url`]), JSON, for tests in other languages.
+//! Admin calls are not counted in the stats and never suffer faults or latency.
+//!
+//! | call | body | answer |
+//! | --- | --- | --- |
+//! | `GET /__admin/config` | - | URLs, algorithm, `hasuraJwtSecret`, `publicKeyPem`, settings |
+//! | `GET /__admin/stats` | - | [`Stats`] |
+//! | `GET /__admin/faults` | - | the armed [`Fault`]s with their remaining `times` |
+//! | `POST /__admin/faults` | a [`Fault`] or an array of them | `{"armed": n}` |
+//! | `DELETE /__admin/faults` | - | `"OK"` |
+//! | `GET /__admin/outbox` | - | the [`OutboxMessage`]s, oldest first |
+//! | `DELETE /__admin/outbox` | - | `"OK"` |
+//! | `GET /__admin/time` | - | `{"now": secs, "nowMs": ms, "offsetMs": ms}` |
+//! | `POST /__admin/time/advance` | `{"seconds": n}` or `{"ms": n}` | as `GET /__admin/time` |
+//! | `POST /__admin/reset` | - | `"OK"` |
+//! | `GET /__admin/users` | - | the users ([`FakeUser`]) |
+//! | `POST /__admin/users` | a [`SeedUser`] | 201 and the [`FakeUser`]; 409 if the e-mail is taken |
+//! | `GET /__admin/totp?secret=...` | - | `{"code": "123456"}` at the fake clock's time |
+//! | `POST /__admin/id-token` | `{"provider", "email", "nonce"?}` | `{"idToken": "..."}` |
+//! | `POST /__admin/rotate-signing-key` | - | `{"kid": "..."}` (`null` with HS256) |
+//!
+//! A fault in JSON: `{"path":"/token","method":"POST","times":1,"delayMs":0,
+//! "action":"respond","status":503,"body":"<html>...","contentType":"text/html"}`, where
+//! `action` is `respond`, `proceed` (only the delay), `drop`, `reset` or `commitThenDrop`.
 //!
 //! # Error shapes (choices where servers differ)
 //! - API errors: `{"status","error","message"}`. With concealed errors, sensitive ones become

@@ -6,7 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::clock::duration_ms;
@@ -199,13 +198,9 @@ impl Sessions {
             .count()
     }
 
-    /// Creates a personal access token; returns `(id, token)`.
-    pub(crate) fn create_pat(
-        &mut self,
-        user_id: Uuid,
-        expires_at_ms: i64,
-        _metadata: Option<Value>,
-    ) -> (Uuid, Uuid) {
+    /// Creates a personal access token; returns `(id, token)`. (Its metadata is accepted by
+    /// the route and not kept: nothing reads it back.)
+    pub(crate) fn create_pat(&mut self, user_id: Uuid, expires_at_ms: i64) -> (Uuid, Uuid) {
         let id = Uuid::new_v4();
         let token = Uuid::new_v4();
         self.pats.insert(

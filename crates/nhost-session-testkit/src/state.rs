@@ -109,6 +109,11 @@ impl App {
         )
     }
 
+    /// The path (no origin) of an API route (`/token` -> `/v1/token`).
+    pub(crate) fn api_url_path(&self, path: &str) -> String {
+        format!("{}{}", self.config.api_prefix, path)
+    }
+
     /// The absolute URL of a path outside the prefix.
     pub(crate) fn root_url(&self, path: &str) -> String {
         format!("{}{}", self.origin.get().map_or("", String::as_str), path)

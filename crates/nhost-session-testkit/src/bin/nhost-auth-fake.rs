@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     let server = match builder.start() {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("nhost-auth-fake: cannot start: {e}");
+            let _ = writeln!(std::io::stderr(), "nhost-auth-fake: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -102,13 +102,18 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     drop(stdout);
-    eprintln!(
+    // Not eprintln!: a closed stderr must not kill the server.
+    let _ = writeln!(
+        std::io::stderr(),
         "nhost-auth-fake: admin API at {}, GraphQL at {}; test double, never for production",
         server.admin_url(),
         server.graphql_url()
     );
     if let Err(e) = wait_for_signal() {
-        eprintln!("nhost-auth-fake: cannot wait for signals: {e}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "nhost-auth-fake: cannot wait for signals: {e}"
+        );
         return ExitCode::FAILURE;
     }
     server.shutdown();

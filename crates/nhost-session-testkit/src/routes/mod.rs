@@ -191,10 +191,3 @@ fn canned(status: u16, body: String, content_type: Option<String>) -> Response {
     }
     response
 }
-
-impl App {
-    /// The path (no origin) of an API route.
-    pub(crate) fn api_url_path(&self, path: &str) -> String {
-        format!("{}{}", self.config.api_prefix, path)
-    }
-}

@@ -204,16 +204,27 @@ pub(super) fn find_or_create_by_email(
     verified: bool,
     options: &SignUpOptions,
 ) -> Result<Uuid, ApiError> {
-    if let Some(user) = app.db().users.by_email(email) {
-        if user.disabled {
-            return Err(app.err(ErrorCode::DisabledUser));
-        }
-        return Ok(user.id);
+    let existing = |app: &App| -> Option<Result<Uuid, ApiError>> {
+        let db = app.db();
+        let user = db.users.by_email(email)?;
+        Some(if user.disabled {
+            Err(app.err(ErrorCode::DisabledUser))
+        } else {
+            Ok(user.id)
+        })
+    };
+    if let Some(found) = existing(app) {
+        return found;
     }
     let mut user = UserRecord::blank(&app.config, app.now_ms());
     user.email = Some(email.to_owned());
     user.display_name = email.to_owned();
     user.email_verified = verified;
     options.apply(&mut user, &app.config, app.config.conceal_errors)?;
-    app.db().users.insert(user).map_err(|code| app.err(code))
+    let inserted = app.db().users.insert(user);
+    match inserted {
+        Ok(id) => Ok(id),
+        // A concurrent first sign-in created the user meanwhile: use that one.
+        Err(code) => existing(app).unwrap_or_else(|| Err(app.err(code))),
+    }
 }

@@ -94,8 +94,9 @@ pub(super) async fn change_mfa(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatRequest {
     expires_at: String,
-    #[serde(default)]
-    metadata: Option<Value>,
+    /// Accepted (the schema allows it), not kept.
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<Value>,
 }
 
 /// `{expiresAt, metadata?}` -> `{id, personalAccessToken}`.
@@ -115,10 +116,7 @@ pub(super) async fn create_pat(
         )
     })?;
     let expires_ms = i64::try_from(expires.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    let (id, token) = app
-        .db()
-        .sessions
-        .create_pat(user.id, expires_ms, request.metadata);
+    let (id, token) = app.db().sessions.create_pat(user.id, expires_ms);
     Ok(Json(json!({
         "id": id.to_string(),
         "personalAccessToken": token.to_string(),
