@@ -127,3 +127,17 @@ fn help_documents_the_flags_and_bad_flags_fail() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let (mut running, line) = spawn(&[]);
+    assert!(line.starts_with("listening on "));
+    let status = Command::new("kill")
+        .args(["-TERM", &running.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = running.0.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}

@@ -99,8 +99,9 @@ async fn grace_rotation_accepts_the_old_token_for_the_window() {
     assert_eq!(refresh(&server, &token_of(&within.json)).await.status, 200);
 }
 
-async fn race(n: usize) {
-    let server = server_with(Rotation::Strict);
+/// `n` concurrent refreshes with one token; answers the statuses and the stats.
+async fn race(rotation: Rotation, n: usize) -> (Vec<Answer>, nhost_session_testkit::Stats) {
+    let server = server_with(rotation);
     let session = sign_in(&server).await;
     let token = token_of(&session);
     let client = client();
@@ -113,6 +114,11 @@ async fn race(n: usize) {
         async move { Answer::from(request.await.unwrap()).await }
     });
     let answers = futures_join_all(calls).await;
+    (answers, server.stats())
+}
+
+async fn strict_race(n: usize) {
+    let (answers, stats) = race(Rotation::Strict, n).await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let rejected: Vec<_> = answers.iter().filter(|a| a.status != 200).collect();
     assert_eq!(ok, 1, "exactly one winner out of {n}");
@@ -121,7 +127,6 @@ async fn race(n: usize) {
         assert_eq!(answer.status, 401);
         assert_eq!(answer.json["error"], "invalid-refresh-token");
     }
-    let stats = server.stats();
     assert_eq!(stats.token_calls, n as u64);
     assert_eq!(stats.reuse_rejections, (n - 1) as u64);
 }
@@ -142,12 +147,19 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_parallel_refreshes_one_winner() {
-    race(4).await;
+    strict_race(4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_refreshes_one_winner() {
-    race(20).await;
+    strict_race(20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_rotation_parallel_refreshes_all_succeed() {
+    let (answers, stats) = race(Rotation::None, 8).await;
+    assert!(answers.iter().all(|a| a.status == 200));
+    assert_eq!(stats.reuse_rejections, 0);
 }
 
 #[tokio::test]

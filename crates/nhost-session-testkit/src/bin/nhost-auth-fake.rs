@@ -73,6 +73,18 @@ fn parse_seed(text: &str) -> Result<SeedUser, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Listen for signals before announcing the server, so that a SIGTERM sent as soon as the
+    // first line is read stops it cleanly instead of killing it.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "nhost-auth-fake: cannot handle signals: {e}"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let mut builder = FakeAuthServer::builder()
         .port(args.port)
         .access_token_ttl(Duration::from_secs(args.access_token_ttl))
@@ -109,35 +121,56 @@ fn main() -> ExitCode {
         server.admin_url(),
         server.graphql_url()
     );
-    if let Err(e) = wait_for_signal() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "nhost-auth-fake: cannot wait for signals: {e}"
-        );
-        return ExitCode::FAILURE;
-    }
+    signals.wait();
     server.shutdown();
     ExitCode::SUCCESS
 }
 
-/// Blocks until SIGINT or SIGTERM (ctrl-c only where there is no SIGTERM).
-fn wait_for_signal() -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
-    runtime.block_on(async {
+/// SIGINT and SIGTERM handlers (ctrl-c only where there is no SIGTERM), installed up front.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let mut term = signal(SignalKind::terminate())?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result,
-                _ = term.recv() => Ok(()),
-            }
+            let context = runtime.enter();
+            let interrupt = signal(SignalKind::interrupt())?;
+            let terminate = signal(SignalKind::terminate())?;
+            drop(context);
+            Ok(Self {
+                runtime,
+                interrupt,
+                terminate,
+            })
         }
         #[cfg(not(unix))]
         {
-            tokio::signal::ctrl_c().await
+            Ok(Self { runtime })
         }
-    })
+    }
+
+    /// Blocks until a signal arrives.
+    fn wait(mut self) {
+        #[cfg(unix)]
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+        #[cfg(not(unix))]
+        {
+            let _ = self.runtime.block_on(tokio::signal::ctrl_c());
+        }
+    }
 }
