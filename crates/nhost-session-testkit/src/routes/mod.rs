@@ -23,6 +23,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::connection::ConnControl;
+use crate::errors::ErrorCode;
 use crate::faults::FaultAction;
 use crate::lock::lock;
 use crate::state::App;
@@ -107,6 +108,32 @@ pub(crate) fn redirect(location: &str) -> Response {
         Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
         Err(_) => StatusCode::BAD_REQUEST.into_response(),
     }
+}
+
+/// `url` with `pairs` added to its query, or `None` when `url` is not an absolute URL.
+pub(crate) fn add_query(url: &str, pairs: &[(&str, &str)]) -> Option<String> {
+    let mut url = url::Url::parse(url).ok()?;
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in pairs {
+            query.append_pair(k, v);
+        }
+    }
+    Some(url.into())
+}
+
+/// A redirect carrying an error, as the real server sends from redirect endpoints.
+pub(crate) fn redirect_error(app: &App, redirect_to: &str, code: ErrorCode) -> Response {
+    let code = code.effective(app.config.conceal_errors);
+    let location = add_query(
+        redirect_to,
+        &[
+            ("error", code.as_str()),
+            ("errorDescription", code.message()),
+        ],
+    )
+    .unwrap_or_else(|| redirect_to.to_owned());
+    redirect(&location)
 }
 
 /// Counts every API call, adds the configured latency, and applies the first armed fault.

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::request::{email_field, required};
 use super::signin::{find_or_create_by_email, new_mfa_ticket};
-use super::{mfa_challenge, ok, redirect, wrapped};
+use super::{add_query, mfa_challenge, ok, redirect, redirect_error, wrapped};
 use crate::errors::{ApiError, ApiResult, ErrorCode};
 use crate::outbox::MessageKind;
 use crate::random;
@@ -26,18 +25,6 @@ struct EmailRequest {
     email: String,
     #[serde(default)]
     options: Option<SignUpOptions>,
-}
-
-/// `url` with `pairs` added to its query, or `None` when `url` is not an absolute URL.
-pub(crate) fn add_query(url: &str, pairs: &[(&str, &str)]) -> Option<String> {
-    let mut url = url::Url::parse(url).ok()?;
-    {
-        let mut query = url.query_pairs_mut();
-        for (k, v) in pairs {
-            query.append_pair(k, v);
-        }
-    }
-    Some(url.into())
 }
 
 /// The link a message carries: `{base}/verify?ticket=...&type=...&redirectTo=...`.
@@ -120,20 +107,6 @@ pub(super) async fn verify(
     )
     .unwrap_or_default();
     Ok(redirect(&location))
-}
-
-/// A redirect carrying an error, as the real server sends from redirect endpoints.
-pub(crate) fn redirect_error(app: &App, redirect_to: &str, code: ErrorCode) -> Response {
-    let code = code.effective(app.config.conceal_errors);
-    let location = add_query(
-        redirect_to,
-        &[
-            ("error", code.as_str()),
-            ("errorDescription", code.message()),
-        ],
-    )
-    .unwrap_or_else(|| redirect_to.to_owned());
-    redirect(&location)
 }
 
 /// Mails a 6-digit code; the user is created on first use.

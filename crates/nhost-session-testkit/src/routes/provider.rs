@@ -19,10 +19,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::passwordless::{add_query, redirect_error};
 use super::request::required;
 use super::signin::find_or_create_by_email;
-use super::{redirect, wrapped};
+use super::{add_query, redirect, redirect_error, wrapped};
 use crate::errors::{ApiError, ApiResult, ErrorCode};
 use crate::random;
 use crate::state::App;
