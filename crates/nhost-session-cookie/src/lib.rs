@@ -35,12 +35,15 @@
 //!
 //! # Cargo features
 //!
-//! - `signed` (default): [`CookieConfigBuilder::signed`], an HMAC-SHA256 signature on the own
+//! - `signed` (default): `CookieConfigBuilder::signed`, an HMAC-SHA256 signature on the own
 //!   format (the `cookie` crate's signed jar).
-//! - `private` (default): [`CookieConfigBuilder::private`], AES-256-GCM encryption of the own
+//! - `private` (default): `CookieConfigBuilder::private`, AES-256-GCM encryption of the own
 //!   format (the `cookie` crate's private jar).
 //!
-//! Both re-export [`Key`]. Disable default features to build without them.
+//! Either one re-exports the `cookie` crate's `Key` as `nhost_session_cookie::Key` (make one
+//! with `Key::generate()` or `Key::try_from(&[u8])` with at least 64 random bytes, and keep it
+//! across restarts, or every session cookie becomes unreadable). Disable default features to
+//! build without them.
 //!
 //! # Example
 //!

@@ -79,9 +79,10 @@ pub(crate) fn to_iso_string(time: OffsetDateTime) -> String {
     )
 }
 
-fn decoded<'a>(cookies: &'a RequestCookies, name: &str) -> Option<Result<String, ()>> {
-    let raw: &'a str = cookies.get(name)?;
-    Some(js_cookie_decode(raw).ok_or(()))
+/// A cookie's value decoded as js-cookie reads it: `None` when absent, `Some(Err(()))` when
+/// js-cookie would skip it (escapes that are not UTF-8).
+fn decoded(cookies: &RequestCookies, name: &str) -> Option<Result<String, ()>> {
+    cookies.get(name).map(|raw| js_cookie_decode(raw).ok_or(()))
 }
 
 pub(crate) fn read(cookies: &RequestCookies) -> Option<StoredTokens> {
