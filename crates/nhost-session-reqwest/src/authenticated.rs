@@ -306,7 +306,8 @@ impl AuthenticatedClient {
     }
 
     /// The most of a `200` JSON answer read to look for an expired-JWT error. `0` turns the
-    /// look off (then only a 401 counts as expired).
+    /// look off (then only a 401 counts as expired). Set it before cloning: the new value
+    /// has its own refresh coordination.
     #[must_use]
     pub fn inspect_limit(self, bytes: usize) -> Self {
         let auth = Authenticator::new(Arc::clone(&self.auth.source), bytes);

@@ -31,6 +31,10 @@
 //! no TLS feature at all only `http://` URLs work (the Nhost CLI's local stack, tests), and an
 //! `https://` request fails with a transport error.
 //!
+//! The same goes for reqwest's other default features: HTTP/2 (`http2`) and the macOS/Windows
+//! system proxy settings (`system-proxy`) are off unless you enable them on `reqwest`;
+//! `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` are honoured either way.
+//!
 //! The `middleware` feature adds `BearerMiddleware` for `reqwest-middleware`.
 //!
 //! # Example
