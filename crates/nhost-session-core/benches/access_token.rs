@@ -41,6 +41,16 @@ fn bench(c: &mut Criterion) {
             std::hint::black_box(Arc::clone(&guard))
         })
     });
+    group.bench_function("SystemClock::now (part of the hot path)", |b| {
+        b.iter(|| {
+            std::hint::black_box(nhost_session_core::Clock::now(
+                &nhost_session_core::SystemClock,
+            ))
+        })
+    });
+    group.bench_function("std::time::Instant::now", |b| {
+        b.iter(|| std::hint::black_box(std::time::Instant::now()))
+    });
     group.bench_function("AuthClient::access_token (fresh session)", |b| {
         b.iter(|| std::hint::black_box(poll_once(client.access_token()).expect("a token")))
     });

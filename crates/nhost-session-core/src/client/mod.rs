@@ -5,11 +5,12 @@ mod events;
 mod operations;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
+use futures_util::future::{BoxFuture, Either, Ready, Shared, ready};
 use time::OffsetDateTime;
 
 pub use builder::AuthClientBuilder;
@@ -83,7 +84,7 @@ pub(crate) struct Inner<T, S, C> {
     api: AuthApi<T>,
     store: S,
     clock: C,
-    core: Mutex<Core>,
+    core: RwLock<Core>,
     restored: AtomicBool,
     restore_lock: futures_util::lock::Mutex<()>,
     /// Store writes in the order the machine asked for them.
@@ -97,7 +98,7 @@ impl<T, S, C> Inner<T, S, C> {
             api,
             store,
             clock,
-            core: Mutex::new(Core {
+            core: RwLock::new(Core {
                 machine,
                 flight: None,
             }),
@@ -108,10 +109,14 @@ impl<T, S, C> Inner<T, S, C> {
         }
     }
 
-    fn core(&self) -> MutexGuard<'_, Core> {
-        // The machine never panics while the lock is held, but a poisoned lock must not take
-        // every later call down with it.
-        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    // The machine never panics while the lock is held, but a poisoned lock must not take every
+    // later call down with it.
+    fn core(&self) -> RwLockWriteGuard<'_, Core> {
+        self.core.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn core_read(&self) -> RwLockReadGuard<'_, Core> {
+        self.core.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -164,13 +169,13 @@ where
     /// The session's status now (without touching the store or the network).
     pub fn status(&self) -> SessionStatus {
         let now = self.inner.clock.now();
-        self.inner.core().machine.status(now)
+        self.inner.core_read().machine.status(now)
     }
 
     /// The signed-in user as last seen, without any network call.
     pub fn current_user(&self) -> Option<User> {
         self.inner
-            .core()
+            .core_read()
             .machine
             .credentials()
             .and_then(|c| c.user.as_deref().cloned())
@@ -179,7 +184,7 @@ where
     /// When the session should next be refreshed; what an auto-refresh task sleeps until.
     /// `None` without a session, or while a refresh runs.
     pub fn next_refresh_at(&self) -> Option<OffsetDateTime> {
-        self.inner.core().machine.next_refresh_at()
+        self.inner.core_read().machine.next_refresh_at()
     }
 
     /// A valid access token, refreshing first when it is within the margin of its expiry.
@@ -188,8 +193,28 @@ where
     /// when it is expired at the moment this returns. While refreshing fails transiently and the
     /// old token is still valid, the old token is returned; once it has expired, the error (or
     /// [`Error::TemporarilyUnavailable`] during back-off) is returned and the session is kept.
-    pub async fn access_token(&self) -> Result<AccessToken, Error> {
-        self.token(false).await.0
+    ///
+    /// The hot path, a fresh session, takes a shared lock, reads the clock and bumps a reference
+    /// count: no allocation, no waiting.
+    pub fn access_token(&self) -> impl Future<Output = Result<AccessToken, Error>> + Send + '_ {
+        type Slow<'a> =
+            std::pin::Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
+        let fast: Option<AccessToken> = self.fresh_token();
+        match fast {
+            Some(token) => {
+                Either::<Ready<Result<AccessToken, Error>>, Slow<'_>>::Left(ready(Ok(token)))
+            }
+            None => Either::Right(Box::pin(async move { self.token(false).await.0 }) as Slow<'_>),
+        }
+    }
+
+    /// The token, when the session is restored and fresh: the shared-lock fast path.
+    fn fresh_token(&self) -> Option<AccessToken> {
+        if !self.inner.restored.load(Ordering::Acquire) {
+            return None;
+        }
+        let now = self.inner.clock.now_unix_nanos();
+        self.inner.core_read().machine.fresh_token(now).cloned()
     }
 
     /// Refreshes now, whatever the token's age (sharing a refresh already in flight), and

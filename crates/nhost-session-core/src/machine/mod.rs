@@ -78,6 +78,9 @@ pub struct SessionMachine {
     dirty: bool,
     /// A re-save in flight.
     resave: Option<AttemptId>,
+    /// The fresh token and its refresh time in Unix nanoseconds, kept in step with `state` so
+    /// that the hot path compares integers.
+    fresh_until: Option<(i128, crate::secret::AccessToken)>,
 }
 
 impl SessionMachine {
@@ -91,7 +94,26 @@ impl SessionMachine {
             next_attempt: 0,
             dirty: false,
             resave: None,
+            fresh_until: None,
         }
+    }
+
+    /// Recomputes the hot path's copy of the fresh token after a change of state.
+    fn sync_fresh_until(&mut self) {
+        self.fresh_until = match &self.state {
+            State::Active {
+                credentials:
+                    Credentials {
+                        access: Some(access),
+                        ..
+                    },
+                ..
+            } => Some((
+                access.refresh_at.unix_timestamp_nanos(),
+                access.token.clone(),
+            )),
+            _ => None,
+        };
     }
 
     /// The state.
@@ -154,7 +176,13 @@ impl SessionMachine {
     pub fn handle(&mut self, event: Event, now: OffsetDateTime) -> Transition {
         let mut effects = Vec::new();
         let answer = match event {
-            Event::TokenWanted { force } => Some(self.token_wanted(force, now, &mut effects)),
+            Event::TokenWanted { force } => {
+                let answer = self.token_wanted(force, now, &mut effects);
+                return Transition {
+                    effects,
+                    answer: Some(answer),
+                };
+            }
             Event::SignedIn { session, saved } => {
                 self.on_signed_in(session, saved, now, &mut effects);
                 None
@@ -184,7 +212,24 @@ impl SessionMachine {
                 None
             }
         };
+        self.sync_fresh_until();
         Transition { effects, answer }
+    }
+
+    /// The access token if it can be handed out at `now` with nothing else to do: a session
+    /// whose token is valid beyond the margin and whose store is up to date. Takes `&self`, so
+    /// that callers can check under a shared lock.
+    ///
+    /// `now_unix_nanos` is the time as [`Clock::now_unix_nanos`](crate::Clock::now_unix_nanos)
+    /// gives it: comparing integers keeps the hot path cheap.
+    pub fn fresh_token(&self, now_unix_nanos: i128) -> Option<&crate::secret::AccessToken> {
+        if self.dirty {
+            return None;
+        }
+        match self.fresh_until {
+            Some((until, ref token)) if now_unix_nanos < until => Some(token),
+            _ => None,
+        }
     }
 
     /// The hot path of [`Event::TokenWanted`], without building a [`Transition`]: pushes
@@ -222,6 +267,7 @@ impl SessionMachine {
                 }
             }
         }
+        self.fresh_until = None;
         let State::Active {
             credentials,
             backoff,
