@@ -335,20 +335,11 @@ impl SessionMachine {
         now: OffsetDateTime,
         effects: &mut Vec<Effect>,
     ) {
-        let State::Refreshing {
-            attempt: current,
-            phase: Phase::AwaitingServer { sent },
-            credentials,
-            ..
-        } = &self.state
-        else {
+        let Some(Phase::AwaitingServer { sent }) = self.phase_of(attempt) else {
             return;
         };
-        if *current != attempt {
-            return;
-        }
         let sent = sent.clone();
-        let previous_user = credentials.user.clone();
+        let previous_user = self.credentials().and_then(|c| c.user.clone());
         if !session.refresh_token.ct_eq(&sent) {
             self.retire(&sent);
         }
@@ -369,17 +360,9 @@ impl SessionMachine {
         now: OffsetDateTime,
         effects: &mut Vec<Effect>,
     ) {
-        let State::Refreshing {
-            attempt: current,
-            phase: Phase::AwaitingServer { sent },
-            ..
-        } = &self.state
-        else {
+        let Some(Phase::AwaitingServer { sent }) = self.phase_of(attempt) else {
             return;
         };
-        if *current != attempt {
-            return;
-        }
         let sent = sent.clone();
         match failure {
             RefreshFailure::Rejected(_) => {
@@ -415,35 +398,9 @@ impl SessionMachine {
     }
 
     fn on_persisted(&mut self, attempt: AttemptId, ok: bool, effects: &mut Vec<Effect>) {
-        if let State::Refreshing {
-            attempt: current,
-            phase: Phase::Persisting { .. },
-            ..
-        } = &self.state
-        {
-            if *current == attempt {
-                let State::Refreshing {
-                    phase: Phase::Persisting { next },
-                    ..
-                } = std::mem::replace(&mut self.state, State::Anonymous)
-                else {
-                    return;
-                };
-                let expires_at = next
-                    .access
-                    .as_ref()
-                    .map_or(OffsetDateTime::UNIX_EPOCH, |a| a.expires_at);
-                self.state = State::Active {
-                    credentials: next,
-                    backoff: Backoff::default(),
-                };
-                self.dirty = !ok;
-                if !ok {
-                    effects.push(Effect::Publish(SessionEvent::StoreFailed));
-                }
-                effects.push(Effect::Publish(SessionEvent::TokenRefreshed { expires_at }));
-                return;
-            }
+        if let Some(Phase::Persisting { .. }) = self.phase_of(attempt) {
+            self.finish_refresh(ok, effects);
+            return;
         }
         if self.resave == Some(attempt) {
             self.resave = None;
@@ -464,23 +421,39 @@ impl SessionMachine {
         }
     }
 
+    /// The refreshed session is saved (or the save failed): it becomes the session.
+    fn finish_refresh(&mut self, saved: bool, effects: &mut Vec<Effect>) {
+        let State::Refreshing {
+            phase: Phase::Persisting { next },
+            ..
+        } = std::mem::replace(&mut self.state, State::Anonymous)
+        else {
+            return;
+        };
+        let expires_at = next
+            .access
+            .as_ref()
+            .map_or(OffsetDateTime::UNIX_EPOCH, |a| a.expires_at);
+        self.state = State::Active {
+            credentials: next,
+            backoff: Backoff::default(),
+        };
+        self.dirty = !saved;
+        if !saved {
+            effects.push(Effect::Publish(SessionEvent::StoreFailed));
+        }
+        effects.push(Effect::Publish(SessionEvent::TokenRefreshed { expires_at }));
+    }
+
     fn on_store_reloaded(
         &mut self,
         attempt: AttemptId,
         stored: Option<StoredTokens>,
         effects: &mut Vec<Effect>,
     ) {
-        let State::Refreshing {
-            attempt: current,
-            phase: Phase::CheckingStore { rejected },
-            ..
-        } = &self.state
-        else {
+        let Some(Phase::CheckingStore { rejected }) = self.phase_of(attempt) else {
             return;
         };
-        if *current != attempt {
-            return;
-        }
         let newer = stored
             .filter(|s| !s.refresh_token.ct_eq(rejected) && !self.is_retired(&s.refresh_token));
         match newer {
@@ -523,6 +496,19 @@ impl SessionMachine {
         let attempt = self.new_attempt();
         self.resave = Some(attempt);
         effects.push(Effect::Persist { attempt, tokens });
+    }
+
+    /// The phase of refresh `attempt`, when it is the one in flight; answers to any other
+    /// (older) attempt are ignored.
+    fn phase_of(&self, attempt: AttemptId) -> Option<&Phase> {
+        match &self.state {
+            State::Refreshing {
+                attempt: current,
+                phase,
+                ..
+            } if *current == attempt => Some(phase),
+            _ => None,
+        }
     }
 
     fn new_attempt(&mut self) -> AttemptId {
