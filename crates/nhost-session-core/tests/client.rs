@@ -767,3 +767,37 @@ async fn sign_out_revokes_the_newest_token_and_clears_locally_even_if_the_server
     // Signing out without a session is a no-op.
     client.sign_out().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_refused_together_refresh_once() {
+    let fake = Fake::new().with_delay(StdDuration::from_millis(20));
+    let (client, _, _) = client(&fake);
+    let first = client
+        .sign_in_email_password("a@example.com", "pw")
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            let rejected = first.access_token.clone();
+            tokio::spawn(async move { client.refresh_if_current(&rejected).await })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for task in tasks {
+        tokens.insert(task.await.unwrap().unwrap());
+    }
+    assert_eq!(fake.calls("/v1/token"), 1);
+    assert_eq!(tokens.len(), 1);
+    assert!(!tokens.contains(&first.access_token));
+    // A token that is no longer current causes no refresh.
+    let current = tokens.into_iter().next().unwrap();
+    assert_eq!(
+        client
+            .refresh_if_current(&first.access_token)
+            .await
+            .unwrap(),
+        current
+    );
+    assert_eq!(fake.calls("/v1/token"), 1);
+}

@@ -6,11 +6,13 @@ mod operations;
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Either, Ready, Shared, ready};
+use futures_util::future::{BoxFuture, Shared};
 use time::OffsetDateTime;
 
 pub use builder::AuthClientBuilder;
@@ -75,6 +77,14 @@ impl<T, S, C> std::fmt::Debug for AuthClient<T, S, C> {
 
 type Flight = Shared<BoxFuture<'static, Result<(), Error>>>;
 
+/// Whether a token request refreshes even when the token is fresh.
+enum Force {
+    No,
+    Yes,
+    /// Only if this is still the current access token.
+    IfCurrent(AccessToken),
+}
+
 struct Core {
     machine: SessionMachine,
     flight: Option<(AttemptId, Flight)>,
@@ -117,6 +127,38 @@ impl<T, S, C> Inner<T, S, C> {
 
     fn core_read(&self) -> RwLockReadGuard<'_, Core> {
         self.core.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The future of [`AuthClient::access_token`]: ready at once on the hot path (a fresh
+/// session), boxed only when it has to wait for a refresh.
+#[must_use = "futures do nothing unless polled"]
+pub struct AccessTokenFuture<'a>(TokenFutureState<'a>);
+
+enum TokenFutureState<'a> {
+    Fresh(Option<AccessToken>),
+    Slow(Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>),
+}
+
+impl Future for AccessTokenFuture<'_> {
+    type Output = Result<AccessToken, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            TokenFutureState::Fresh(token) => match token.take() {
+                Some(token) => Poll::Ready(Ok(token)),
+                // Polled again after completion: a contract violation of the caller; answer
+                // with an error rather than a panic.
+                None => Poll::Ready(Err(Error::NotSignedIn)),
+            },
+            TokenFutureState::Slow(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for AccessTokenFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessTokenFuture")
     }
 }
 
@@ -196,15 +238,12 @@ where
     ///
     /// The hot path, a fresh session, takes a shared lock, reads the clock and bumps a reference
     /// count: no allocation, no waiting.
-    pub fn access_token(&self) -> impl Future<Output = Result<AccessToken, Error>> + Send + '_ {
-        type Slow<'a> =
-            std::pin::Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
-        let fast: Option<AccessToken> = self.fresh_token();
-        match fast {
-            Some(token) => {
-                Either::<Ready<Result<AccessToken, Error>>, Slow<'_>>::Left(ready(Ok(token)))
-            }
-            None => Either::Right(Box::pin(async move { self.token(false).await.0 }) as Slow<'_>),
+    pub fn access_token(&self) -> AccessTokenFuture<'_> {
+        match self.fresh_token() {
+            Some(token) => AccessTokenFuture(TokenFutureState::Fresh(Some(token))),
+            None => AccessTokenFuture(TokenFutureState::Slow(Box::pin(async move {
+                self.token(Force::No).await.0
+            }))),
         }
     }
 
@@ -221,11 +260,19 @@ where
     /// returns the new access token. Unlike [`access_token`](Self::access_token) this reports
     /// a failed save of the new session as [`Error::Store`] (the session is kept in memory).
     pub async fn refresh(&self) -> Result<AccessToken, Error> {
-        let (token, store_error) = self.token(true).await;
+        let (token, store_error) = self.token(Force::Yes).await;
         match (token, store_error) {
             (Ok(_), Some(e)) => Err(Error::Store(e)),
             (result, _) => result,
         }
+    }
+
+    /// After a service refused `rejected` (Hasura's `invalid-jwt`, a 401): refreshes only if it
+    /// is still the current access token, and otherwise returns the current one, which another
+    /// caller has refreshed already. The check and the start of the refresh happen under one
+    /// lock, so any number of callers refused together cause one `POST /token`.
+    pub async fn refresh_if_current(&self, rejected: &AccessToken) -> Result<AccessToken, Error> {
+        self.token(Force::IfCurrent(rejected.clone())).await.0
     }
 
     /// The session with a valid access token (refreshing if needed).
@@ -318,7 +365,7 @@ where
 
     /// The token loop behind `access_token` and `refresh`; also returns a store failure seen on
     /// the way.
-    async fn token(&self, force: bool) -> (Result<AccessToken, Error>, Option<StoreError>) {
+    async fn token(&self, force: Force) -> (Result<AccessToken, Error>, Option<StoreError>) {
         self.restore().await;
         let mut force = force;
         let mut last_error: Option<Error> = None;
@@ -328,7 +375,16 @@ where
             let mut effects = Vec::new();
             let (answer, flight) = {
                 let mut core = self.inner.core();
-                let answer = core.machine.token_wanted(force, now, &mut effects);
+                let forced = match &force {
+                    Force::No => false,
+                    Force::Yes => true,
+                    Force::IfCurrent(rejected) => core
+                        .machine
+                        .credentials()
+                        .and_then(|c| c.access.as_ref())
+                        .is_some_and(|a| a.token.ct_eq(rejected)),
+                };
+                let answer = core.machine.token_wanted(forced, now, &mut effects);
                 let flight = match &answer {
                     TokenAnswer::Wait(attempt) => {
                         Some(self.flight_for(&mut core, *attempt, &mut effects))
@@ -354,7 +410,7 @@ where
                 }
                 TokenAnswer::Wait(_) => {}
             }
-            force = false;
+            force = Force::No;
             match flight {
                 Some(Some(flight)) => match flight.await {
                     Ok(()) => last_error = None,
