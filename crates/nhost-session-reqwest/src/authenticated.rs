@@ -45,16 +45,9 @@ where
     }
 
     async fn replace_rejected(&self, rejected: &AccessToken) -> Result<AccessToken, Error> {
-        let current = AuthClient::access_token(self).await?;
-        if !current.ct_eq(rejected) {
-            return Ok(current);
-        }
-        match self.refresh().await {
-            Ok(token) => Ok(token),
-            // The new session is in memory, only saving it failed: use it.
-            Err(Error::Store(_)) => AuthClient::access_token(self).await,
-            Err(e) => Err(e),
-        }
+        // Checks and starts the refresh under the client's own lock: callers refused together
+        // refresh once, whichever `AuthenticatedClient` they came through.
+        self.refresh_if_current(rejected).await
     }
 }
 
@@ -105,8 +98,9 @@ impl AuthenticatedError {
 /// [`AuthenticatedClient`] and the middleware.
 pub(crate) struct Authenticator {
     source: Arc<dyn BearerSource>,
-    /// Serialises the replacement of rejected tokens, so that callers rejected together
-    /// refresh once: the first refreshes, the others find the new token.
+    /// Serialises the replacement of rejected tokens within this client, so that callers
+    /// rejected together refresh once even with a [`BearerSource`] that does not check
+    /// atomically (an `AuthClient` does: see `AuthClient::refresh_if_current`).
     gate: tokio::sync::Mutex<()>,
     inspect_limit: usize,
 }
