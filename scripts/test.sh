@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command of the README: every test of the workspace, all features.
+# The README's test command: sets up what the tests need, then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/features.sh
 bash scripts/setup.sh
-cargo test --workspace --all-features
+cargo test --workspace --features "$FEATURES"
