@@ -689,11 +689,11 @@ mod tests {
     }
 
     fn rejected() -> Error {
-        Error::RefreshTokenRejected(nhost_session_core::ServerError {
+        Error::RefreshTokenRejected(Box::new(nhost_session_core::ServerError {
             status: 401,
             body: nhost_session_core::ErrorBody::parse(br#"{"error":"invalid-refresh-token"}"#),
             raw: nhost_session_core::RawBody::new(b""),
-        })
+        }))
     }
 
     fn transient() -> Error {
@@ -870,6 +870,30 @@ mod tests {
         let (waited, ()) = tokio::join!(waiter, abort);
         assert!(matches!(waited, Resolution::Unavailable(_)));
         assert_eq!(refresher.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded_by_the_capacity() {
+        let clock = Arc::new(ManualClock::default());
+        let coordinator = LocalCoordinator::builder()
+            .clock(clock.clone())
+            .capacity(10)
+            .build();
+        for i in 0..1000 {
+            coordinator
+                .remember(Arc::new(SharedSession {
+                    access_token: nhost_session_core::AccessToken::new("jwt"),
+                    expires_at: clock.now() + Duration::seconds(900),
+                    refresh_token: RefreshToken::new(format!("t{i}")),
+                    refresh_token_id: "id".into(),
+                    user: None,
+                }))
+                .await;
+            coordinator.forget(&RefreshToken::new(format!("x{i}"))).await;
+        }
+        coordinator.run_pending_tasks();
+        let (sessions, outcomes) = coordinator.entry_counts();
+        assert!(sessions <= 10 && outcomes <= 10, "{sessions} {outcomes}");
     }
 
     #[test]

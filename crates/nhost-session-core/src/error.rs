@@ -11,6 +11,9 @@ use crate::transport::TransportError;
 
 /// Everything that can go wrong in a session operation.
 ///
+/// The large variants are boxed so that `Result<AccessToken, Error>` stays small on the hot
+/// path.
+///
 /// Use the predicates to decide what to do: [`is_transient`](Error::is_transient) errors are
 /// worth retrying later and never end the session; [`ends_session`](Error::ends_session) says
 /// the user must sign in again.
@@ -22,14 +25,14 @@ pub enum Error {
     Transport(#[from] TransportError),
     /// The auth service answered with an error status.
     #[error(transparent)]
-    Server(ServerError),
+    Server(Box<ServerError>),
     /// The auth service rejected the refresh token (401, `invalid-refresh-token`, or a 400 from
     /// `POST /token`): the session has ended and the store was cleared.
     #[error("the refresh token was rejected, the session has ended ({0})")]
-    RefreshTokenRejected(ServerError),
+    RefreshTokenRejected(Box<ServerError>),
     /// A success answer could not be decoded.
     #[error(transparent)]
-    Decode(DecodeError),
+    Decode(Box<DecodeError>),
     /// The token store failed. When this comes from a refresh or a sign-in, the new session is
     /// still held in memory and the next change retries the save.
     #[error("token store: {0}")]
@@ -224,12 +227,17 @@ pub enum ConfigError {
 mod tests {
     use super::*;
 
-    fn server(status: u16, body: &[u8]) -> ServerError {
-        ServerError {
+    fn server(status: u16, body: &[u8]) -> Box<ServerError> {
+        Box::new(ServerError {
             status,
             body: ErrorBody::parse(body),
             raw: RawBody::new(body),
-        }
+        })
+    }
+
+    #[test]
+    fn results_stay_small() {
+        assert!(std::mem::size_of::<Error>() <= 56, "{}", std::mem::size_of::<Error>());
     }
 
     #[test]

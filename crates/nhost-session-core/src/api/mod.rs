@@ -150,7 +150,7 @@ impl<T: HttpTransport> AuthApi<T> {
     ) -> Result<R, Error> {
         let answer = self.send(endpoint, body, bearer).await?;
         if !(200..300).contains(&answer.status) {
-            return Err(Error::Server(server_error(&answer)));
+            return Err(Error::Server(Box::new(server_error(&answer))));
         }
         decode(endpoint, &answer)
     }
@@ -166,7 +166,7 @@ impl<T: HttpTransport> AuthApi<T> {
         if (200..300).contains(&answer.status) {
             Ok(())
         } else {
-            Err(Error::Server(server_error(&answer)))
+            Err(Error::Server(Box::new(server_error(&answer))))
         }
     }
 }
@@ -181,11 +181,11 @@ pub(crate) fn server_error(answer: &Answer) -> ServerError {
 
 pub(crate) fn decode<R: DeserializeOwned>(endpoint: Endpoint, answer: &Answer) -> Result<R, Error> {
     serde_json::from_slice(&answer.body).map_err(|e| {
-        Error::Decode(DecodeError::new(
+        Error::Decode(Box::new(DecodeError::new(
             endpoint.name,
             answer.status,
             &e,
             &answer.body,
-        ))
+        )))
     })
 }

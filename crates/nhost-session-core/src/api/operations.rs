@@ -70,9 +70,9 @@ impl<T: HttpTransport> AuthApi<T> {
         let rejected =
             matches!(error.status, 400 | 401) || error.body.code() == Some("invalid-refresh-token");
         Err(if rejected {
-            Error::RefreshTokenRejected(error)
+            Error::RefreshTokenRejected(Box::new(error))
         } else {
-            Error::Server(error)
+            Error::Server(Box::new(error))
         })
     }
 

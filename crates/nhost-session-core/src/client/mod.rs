@@ -258,7 +258,9 @@ where
 
     /// Refreshes now, whatever the token's age (sharing a refresh already in flight), and
     /// returns the new access token. Unlike [`access_token`](Self::access_token) this reports
-    /// a failed save of the new session as [`Error::Store`] (the session is kept in memory).
+    /// a failed refresh even while the old access token is still valid (a transient error
+    /// keeps the session, which goes on serving the old token), and a failed save of the new
+    /// session as [`Error::Store`] (the session is kept in memory).
     pub async fn refresh(&self) -> Result<AccessToken, Error> {
         let (token, store_error) = self.token(Force::Yes).await;
         match (token, store_error) {
@@ -367,6 +369,9 @@ where
     /// the way.
     async fn token(&self, force: Force) -> (Result<AccessToken, Error>, Option<StoreError>) {
         self.restore().await;
+        // An explicit refresh reports the failure of the refresh it waited for, instead of
+        // handing out the old (still valid) token as if it were new.
+        let explicit = matches!(force, Force::Yes);
         let mut force = force;
         let mut last_error: Option<Error> = None;
         let mut store_error = None;
@@ -415,6 +420,7 @@ where
                 Some(Some(flight)) => match flight.await {
                     Ok(()) => last_error = None,
                     Err(Error::Store(e)) => store_error = Some(e),
+                    Err(e) if explicit => return (Err(e), store_error),
                     Err(e) => last_error = Some(e),
                 },
                 _ => {
@@ -478,7 +484,7 @@ where
             Err(Error::RefreshTokenRejected(e)) => (
                 Event::RefreshFailed {
                     attempt,
-                    failure: RefreshFailure::Rejected(e.clone()),
+                    failure: RefreshFailure::Rejected((*e).clone()),
                 },
                 Some(Error::RefreshTokenRejected(e)),
             ),
