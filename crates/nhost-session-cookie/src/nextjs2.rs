@@ -250,7 +250,8 @@ fn session_cookie(
     ) else {
         return None;
     };
-    let lifetime = expires_at - SESSION_COOKIE_MARGIN - now;
+    // Saturating: an expiry within a minute of the earliest representable time must not panic.
+    let lifetime = expires_at.saturating_sub(SESSION_COOKIE_MARGIN) - now;
     if lifetime <= Duration::ZERO {
         return None;
     }

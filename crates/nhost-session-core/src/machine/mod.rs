@@ -558,7 +558,9 @@ impl SessionMachine {
             (Some(token), Some(expires_at)) => Some(Access {
                 token,
                 expires_at,
-                refresh_at: expires_at - margin,
+                // Saturating: a stored expiry (from a cookie, say) may be the earliest time
+                // there is, and restoring it must not panic.
+                refresh_at: expires_at.saturating_sub(margin),
             }),
             _ => None,
         };

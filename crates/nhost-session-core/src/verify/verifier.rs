@@ -489,7 +489,8 @@ impl JwtVerifier {
         let leeway = inner.leeway;
         let exp = time_claim(payload, "exp", "`exp` is not a NumericDate")?
             .ok_or(VerifyError::MissingClaim("exp"))?;
-        if now >= exp + leeway {
+        // Saturating: `exp` may be the latest time there is, `nbf`/`iat` the earliest.
+        if now >= exp.saturating_add(leeway) {
             return Err(VerifyError::Expired { expired_at: exp });
         }
         for (name, message) in [
@@ -497,7 +498,7 @@ impl JwtVerifier {
             ("iat", "`iat` is not a NumericDate"),
         ] {
             if let Some(at) = time_claim(payload, name, message)? {
-                if at - leeway > now {
+                if at.saturating_sub(leeway) > now {
                     return Err(VerifyError::NotYetValid { valid_from: at });
                 }
             }
