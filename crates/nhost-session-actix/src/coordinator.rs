@@ -889,7 +889,9 @@ mod tests {
                     user: None,
                 }))
                 .await;
-            coordinator.forget(&RefreshToken::new(format!("x{i}"))).await;
+            coordinator
+                .forget(&RefreshToken::new(format!("x{i}")))
+                .await;
         }
         coordinator.run_pending_tasks();
         let (sessions, outcomes) = coordinator.entry_counts();

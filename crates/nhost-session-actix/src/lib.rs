@@ -95,6 +95,24 @@
 //! # }
 //! ```
 //!
+//! # Defaults
+//!
+//! | setting | default |
+//! | --- | --- |
+//! | cookie | [`CookieConfig::own`](nhost_session_cookie::CookieConfig::own): `nhost-session`, `HttpOnly; Secure; SameSite=Lax; Path=/`, 30 days |
+//! | refresh margin | [`DEFAULT_MARGIN`] (60 s), at most half the JWT's lifetime |
+//! | grace period of an old token | [`DEFAULT_GRACE`] (60 s) |
+//! | a replaced or signed-out token is refused without asking the auth service for | [`DEFAULT_DEAD_TOKEN_MEMORY`] (10 min) after the grace period |
+//! | a rejected token is refused without asking again for | [`DEFAULT_REJECTION_TTL`] (5 s) |
+//! | cache capacity | [`DEFAULT_CAPACITY`] (100,000 sessions and 100,000 refresh outcomes) |
+//! | sign-in page of [`RequiredSession`]'s redirect | [`DEFAULT_SIGN_IN_PATH`] (`/signin`) |
+//! | PKCE verifier cookie | [`DEFAULT_PKCE_COOKIE`] (`nhost-pkce`, HttpOnly, 10 min) |
+//! | transport (feature `reqwest`, on by default) | `nhost_session_reqwest::ReqwestTransport`, 10 s timeout |
+//!
+//! A cookie format that carries the JWT (the JavaScript SDKs' formats) is read for its refresh
+//! token only: a JWT that comes from the browser is not trusted; the session is always
+//! resolved through the coordinator (from memory, or by a refresh).
+//!
 //! # Several workers, several instances
 //!
 //! Build the middleware once and clone it into every worker's `App` (as above): its
