@@ -133,6 +133,8 @@
 //! [`RefreshCoordinator`]: nhost_session_core::RefreshCoordinator
 
 mod actions;
+#[cfg(feature = "verify")]
+pub mod bearer;
 mod callback;
 mod config;
 mod coordinator;
