@@ -4,12 +4,13 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use nhost_session_actix::core::{AuthUrl, ProviderSignInOptions};
+use nhost_session_actix::core::{AuthUrl, ProviderSignInOptions, RefreshCoordinator};
 use nhost_session_actix::{
     ActionError, RequiredSession, RequiredSessionConfig, SessionActions, SessionMiddleware,
     SessionState, hydration_script, safe_redirect_target,
@@ -23,7 +24,7 @@ use time::OffsetDateTime;
 
 /// The command line.
 pub const USAGE: &str = "\
-usage: cargo run --example ssr -- [--listen ADDR] [--access-token-ttl SECS]
+usage: cargo run --example ssr -- [--listen ADDR] [--access-token-ttl SECS] [--redis URL]
 
 Serves a small site with Nhost sessions rendered on the server (actix-web): sign in with the
 form, see your profile (rendered with a server-side GraphQL call), watch the JWT refresh.
@@ -31,6 +32,10 @@ form, see your profile (rendered with a server-side GraphQL call), watch the JWT
   --listen ADDR             where to listen (default 127.0.0.1:8080; port 0 for any)
   --access-token-ttl SECS   JWT lifetime of the embedded test server (default 900), short to
                             watch refreshes happen
+  --redis URL               share refreshes with the other instances of the app through this
+                            Redis (e.g. redis://127.0.0.1:6379; default: NHOST_REDIS_URL, or
+                            none). Every instance needs the same NHOST_SESSION_REDIS_KEY
+                            (`openssl rand -base64 32`)
   -h, --help                this text
 
 The auth service: NHOST_AUTH_URL (e.g. https://myapp.auth.eu-central-1.nhost.run/v1), or
@@ -45,6 +50,8 @@ pub struct Options {
     pub listen: String,
     /// The embedded server's JWT lifetime.
     pub access_token_ttl: Option<Duration>,
+    /// The Redis that coordinates refreshes with other instances.
+    pub redis: Option<String>,
 }
 
 impl Default for Options {
@@ -52,6 +59,7 @@ impl Default for Options {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
             access_token_ttl: None,
+            redis: None,
         }
     }
 }
@@ -75,6 +83,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
                     .ok_or("--access-token-ttl needs whole seconds, at least 2")?;
                 options.access_token_ttl = Some(Duration::from_secs(secs));
             }
+            "--redis" => options.redis = Some(args.next().ok_or("--redis needs a URL")?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
@@ -116,12 +125,58 @@ struct Site {
 /// # Errors
 /// When the middleware cannot be built.
 pub fn middleware(auth_url: AuthUrl) -> Result<SessionMiddleware, String> {
+    middleware_with(auth_url, None)
+}
+
+/// The middleware, with a coordinator shared by several instances (Redis) when given.
+///
+/// # Errors
+/// When the middleware cannot be built.
+pub fn middleware_with(
+    auth_url: AuthUrl,
+    coordinator: Option<Arc<dyn RefreshCoordinator>>,
+) -> Result<SessionMiddleware, String> {
     // The default cookie: `nhost-session`, HttpOnly, Secure (browsers accept Secure cookies
     // from http://127.0.0.1 and http://localhost), SameSite=Lax, Path=/, 30 days.
-    SessionMiddleware::builder(auth_url)
-        .sign_in_path("/signin")
+    let mut builder = SessionMiddleware::builder(auth_url).sign_in_path("/signin");
+    if let Some(coordinator) = coordinator {
+        builder = builder.coordinator(coordinator);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// The environment variable with the Redis URL, when `--redis` is not given.
+pub const REDIS_URL_ENV: &str = "NHOST_REDIS_URL";
+/// The environment variable with the key that encrypts what is stored in Redis (base64 or
+/// hex of 32 random bytes; the same for every instance).
+pub const REDIS_KEY_ENV: &str = "NHOST_SESSION_REDIS_KEY";
+
+/// A coordinator on the Redis at `url`, keyed with [`REDIS_KEY_ENV`]. Without that variable, a
+/// key is generated and returned (to print: other instances need it to share sessions).
+///
+/// # Errors
+/// When the key or the URL is not usable.
+pub fn redis_coordinator(
+    url: &str,
+) -> Result<(Arc<dyn RefreshCoordinator>, Option<String>), String> {
+    let (key, generated) = match std::env::var(REDIS_KEY_ENV) {
+        Ok(text) if !text.trim().is_empty() => (
+            nhost_session_redis::EncryptionKey::parse(&text)
+                .map_err(|e| format!("{REDIS_KEY_ENV}: {e}"))?,
+            None,
+        ),
+        _ => {
+            let key = nhost_session_redis::EncryptionKey::generate().map_err(|e| e.to_string())?;
+            let text = key.to_base64();
+            (key, Some(text))
+        }
+    };
+    let coordinator = nhost_session_redis::RedisCoordinator::builder(key)
+        .url(url)
+        .key_prefix("nhost-session-ssr-example")
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((Arc::new(coordinator), generated))
 }
 
 /// The site's routes behind the middleware.

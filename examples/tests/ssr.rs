@@ -166,6 +166,9 @@ fn command_line() {
     assert_eq!(app::Options::default().listen, "127.0.0.1:8080");
     assert!(app::parse_args(["--nope".to_owned()]).is_err());
     assert!(app::parse_args(["--access-token-ttl".to_owned(), "x".to_owned()]).is_err());
+    let redis = app::parse_args(["--redis", "redis://127.0.0.1:6379"].map(String::from)).unwrap();
+    assert_eq!(redis.redis.as_deref(), Some("redis://127.0.0.1:6379"));
+    assert!(app::parse_args(["--redis".to_owned()]).is_err());
     assert_eq!(
         app::parse_args(["--help".to_owned()]).unwrap_err(),
         app::USAGE
