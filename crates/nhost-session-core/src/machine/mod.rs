@@ -258,12 +258,16 @@ impl SessionMachine {
             }
             if let Some(not_before) = backoff.not_before {
                 if now < not_before {
-                    return match &credentials.access {
+                    let answer = match &credentials.access {
                         Some(access) if now < access.expires_at => {
                             TokenAnswer::Ready(access.token.clone())
                         }
                         _ => TokenAnswer::Backoff(not_before),
                     };
+                    // No refresh now, but a session whose save failed is saved again: the
+                    // store must not keep a dead token while the refreshes fail.
+                    self.resave_if_dirty(effects);
+                    return answer;
                 }
             }
         }
