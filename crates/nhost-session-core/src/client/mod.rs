@@ -302,9 +302,23 @@ where
 
     /// Signs out: the local session ends at once (the store is cleared, subscribers hear
     /// `SignedOut`), then the refresh token is revoked at the server. An error means the
-    /// revocation was not confirmed; locally the user is signed out either way.
+    /// revocation was not confirmed; locally the user is signed out either way. When the
+    /// stored session cannot be read, it cannot be revoked: the store is cleared, so that the
+    /// session does not come back once it can be read, and the load error is returned.
     pub async fn sign_out(&self) -> Result<(), Error> {
-        self.restore().await;
+        if let Err(load_error) = self.restore().await {
+            let _restore = self.inner.restore_lock.lock().await;
+            if !self.inner.restored.load(Ordering::Acquire) {
+                {
+                    let _store = self.inner.store_lock.lock().await;
+                    self.inner.store.clear().await.map_err(Error::Store)?;
+                }
+                // Nothing left to load: the client is signed out.
+                self.inner.restored.store(true, Ordering::Release);
+                return Err(Error::Store(load_error));
+            }
+            // Restored or signed in meanwhile: sign out as usual.
+        }
         // Revoke the newest token: let a refresh in flight finish first.
         let flight = self.inner.core().flight.as_ref().map(|(_, f)| f.clone());
         if let Some(flight) = flight {
@@ -343,13 +357,13 @@ where
     }
 
     /// Loads the stored session once, before the first use.
-    async fn restore(&self) {
+    async fn restore(&self) -> Result<(), StoreError> {
         if self.inner.restored.load(Ordering::Acquire) {
-            return;
+            return Ok(());
         }
         let _guard = self.inner.restore_lock.lock().await;
         if self.inner.restored.load(Ordering::Acquire) {
-            return;
+            return Ok(());
         }
         match self.inner.store.load().await {
             Ok(Some(stored)) => {
@@ -359,16 +373,18 @@ where
             Err(e) => {
                 // The next call tries again; until then the client is signed out.
                 tracing::warn!(error = %e, "nhost-session: could not load the stored session");
-                return;
+                return Err(e);
             }
         }
         self.inner.restored.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// The token loop behind `access_token` and `refresh`; also returns a store failure seen on
     /// the way.
     async fn token(&self, force: Force) -> (Result<AccessToken, Error>, Option<StoreError>) {
-        self.restore().await;
+        // A store that cannot be read leaves the client signed out until the next call.
+        let _ = self.restore().await;
         // An explicit refresh reports the failure of the refresh it waited for, instead of
         // handing out the old (still valid) token as if it were new.
         let explicit = matches!(force, Force::Yes);
