@@ -222,6 +222,19 @@ impl SessionMiddlewareBuilder {
                 self.pkce_cookie
             )));
         }
+        // The PKCE cookie takes the session cookie's attributes: they must suit its prefix,
+        // or browsers drop it and every PKCE sign-in fails.
+        let pkce = self.pkce_cookie.to_ascii_lowercase();
+        let host = pkce.starts_with("__host-");
+        let needs_secure = host || pkce.starts_with("__secure-");
+        let host_ok = self.cookie.path() == "/" && self.cookie.domain().is_none();
+        if (needs_secure && !self.cookie.secure()) || (host && !host_ok) {
+            return Err(ConfigError::Invalid(format!(
+                "the PKCE cookie name {:?} has a prefix that the session cookie's attributes \
+                 break (`__Secure-` needs Secure; `__Host-` needs Secure, Path=/ and no Domain)",
+                self.pkce_cookie
+            )));
+        }
         let transport = match self.transport {
             Some(transport) => transport,
             None => default_transport()?,
