@@ -209,7 +209,13 @@ impl<T: HttpTransport> AuthApi<T> {
     pub fn provider_sign_in_url(&self, provider: &str, options: &ProviderSignInOptions) -> Url {
         let mut url = self.url().endpoint("signin/provider/");
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().push(provider);
+            // The URL parser drops tabs and newlines, so `.\t.` would become a `..` segment
+            // that `push` does not recognise and leave `/signin/provider/`: drop them first.
+            let provider: String = provider
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            segments.pop_if_empty().push(&provider);
         }
         {
             let mut query = url.query_pairs_mut();
