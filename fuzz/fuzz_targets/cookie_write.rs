@@ -153,16 +153,17 @@ fuzz_target!(|input: Input| {
             assert!(tokens.refresh_token.expose_secret().trim().is_empty());
             return;
         }
-        Err(error) => {
-            let text = format!("{error} {error:?}");
+        Err(CookieError::Serialize(message)) => {
+            // The other errors hold names, sizes and fixed reasons only, by their types.
             if input.refresh_token.len() >= 16 {
                 assert!(
-                    !text.contains(&input.refresh_token),
+                    !message.contains(&input.refresh_token),
                     "an error quotes the token"
                 );
             }
             return;
         }
+        Err(_) => return,
     };
     check_set_cookies(&config, &set);
     let back = config

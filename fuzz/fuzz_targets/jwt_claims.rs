@@ -2,10 +2,11 @@
 //! `HasuraJwtSecret::parse` (`HASURA_GRAPHQL_JWT_SECRET`).
 //!
 //! The input is used three ways:
-//! - as a token: decoded unverified and verified (never a panic; errors never quote it);
+//! - as a token: decoded unverified and verified (never a panic);
 //! - as a JWT payload, in a correctly signed HS256 token, so that the claim checks behind the
 //!   signature are reached: the unverified decoding must agree with `from_payload` on the same
-//!   JSON, and a token the verifier accepts must have the claims the unverified decoding reads;
+//!   JSON, a token the verifier accepts must have the claims the unverified decoding reads, and
+//!   no error may quote the token's signature or encoded payload;
 //! - as a `HASURA_GRAPHQL_JWT_SECRET` value: parsing, then building a verifier from it and
 //!   verifying a token with it must not panic, and `Debug` must not show the key.
 
@@ -53,32 +54,40 @@ static TOKEN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn verify(verifier: &JwtVerifier, token: &str) -> Result<HasuraClaims, VerifyError> {
+/// Verifies `token`; an error must not quote any of `secret_parts` (parts of a token this
+/// target made: an HMAC signature, a long base64 payload; the fuzzer controls every other text,
+/// so it could put the error's own wording in it).
+fn verify(
+    verifier: &JwtVerifier,
+    token: &str,
+    secret_parts: &[&str],
+) -> Result<HasuraClaims, VerifyError> {
     let result = block_on(verifier.verify(token));
     if let Err(error) = &result {
         let text = format!("{error} {error:?}");
-        if token.len() >= 24 {
-            assert!(
-                !text.contains(token),
-                "a verification error quotes the token: {text}"
-            );
-        }
-        for part in token.split('.').filter(|p| p.len() >= 24) {
+        for part in secret_parts {
             assert!(
                 !text.contains(part),
-                "a verification error quotes a token part: {text}"
+                "a verification error quotes the token: {text}"
             );
         }
     }
     result
 }
 
+/// The parts of a token made by `sign_hs256` that no error may quote.
+fn secret_parts(jwt: &str) -> Vec<&str> {
+    let mut parts: Vec<&str> = jwt.split('.').skip(1).collect();
+    parts.retain(|part| part.len() >= 24);
+    parts
+}
+
 fn as_token(text: &str) {
     if let Ok(claims) = HasuraClaims::decode_unverified(text) {
         assert!(!claims.user_id.is_empty());
     }
-    let _ = verify(&LENIENT, text);
-    let _ = verify(&STRICT, text);
+    let _ = verify(&LENIENT, text, &[]);
+    let _ = verify(&STRICT, text, &[]);
 }
 
 fn as_payload(data: &[u8]) {
@@ -98,14 +107,15 @@ fn as_payload(data: &[u8]) {
         ),
         Err(_) => {}
     }
-    if let Ok(claims) = verify(&LENIENT, &jwt) {
+    let parts = secret_parts(&jwt);
+    if let Ok(claims) = verify(&LENIENT, &jwt, &parts) {
         assert_eq!(
             Ok(&claims),
             unverified.as_ref(),
             "verified and unverified claims differ"
         );
     }
-    let _ = verify(&STRICT, &jwt);
+    let _ = verify(&STRICT, &jwt, &parts);
 }
 
 fn as_hasura_secret(text: &str) {
@@ -138,7 +148,7 @@ fn as_hasura_secret(text: &str) {
         }
     };
     if let Ok(verifier) = builder.clock(ManualClock::new(now())).build() {
-        let _ = verify(&verifier, &TOKEN);
+        let _ = verify(&verifier, &TOKEN, &secret_parts(&TOKEN));
     }
 }
 
