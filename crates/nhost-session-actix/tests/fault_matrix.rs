@@ -32,8 +32,11 @@ use time::Duration;
 const EMAIL: &str = "matrix@example.com";
 const PASSWORD: &str = "matrix-password-1";
 const TOKEN_PATH: &str = "/v1/token";
-const CLIENT_TIMEOUT: StdDuration = StdDuration::from_millis(300);
-const FAULT_DELAY: StdDuration = StdDuration::from_millis(1500);
+/// The timeout of the request under test. Setup and recovery requests get a generous one,
+/// so that a loaded machine cannot turn them into timeouts.
+const CLIENT_TIMEOUT: StdDuration = StdDuration::from_millis(1000);
+const SETUP_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+const FAULT_DELAY: StdDuration = StdDuration::from_millis(2500);
 const HTML: &str = "<!doctype html><html><head><title>Sign in to the Wi-Fi</title></head>\
                     <body><h1>Welcome</h1></body></html>";
 
@@ -131,14 +134,25 @@ fn expected(row: Row, fault: FaultKind) -> Expect {
     }
 }
 
-/// A `ReqwestTransport` that counts requests by path and, while `refuse` is set, sends them
-/// to a port where nothing listens.
+/// `ReqwestTransport`s that count requests by path, send them to a port where nothing
+/// listens while `refuse` is set, and time out after [`CLIENT_TIMEOUT`] while `under_test`
+/// is set ([`SETUP_TIMEOUT`] otherwise).
 #[derive(Clone)]
 struct Wire {
-    inner: ReqwestTransport,
+    short: ReqwestTransport,
+    setup: ReqwestTransport,
     sent: Arc<Mutex<Vec<String>>>,
     refuse: Arc<AtomicBool>,
+    under_test: Arc<AtomicBool>,
     dead: SocketAddr,
+}
+
+fn transport(timeout: StdDuration) -> ReqwestTransport {
+    ReqwestTransport::builder()
+        .timeout(Some(timeout))
+        .connect_timeout(Some(timeout))
+        .build()
+        .unwrap()
 }
 
 impl Wire {
@@ -148,13 +162,11 @@ impl Wire {
             .local_addr()
             .unwrap();
         Self {
-            inner: ReqwestTransport::builder()
-                .timeout(Some(CLIENT_TIMEOUT))
-                .connect_timeout(Some(CLIENT_TIMEOUT))
-                .build()
-                .unwrap(),
+            short: transport(CLIENT_TIMEOUT),
+            setup: transport(SETUP_TIMEOUT),
             sent: Arc::default(),
             refuse: Arc::default(),
+            under_test: Arc::default(),
             dead,
         }
     }
@@ -187,7 +199,11 @@ impl HttpTransport for Wire {
                 .to_owned();
             *request.uri_mut() = format!("http://{}{path}", self.dead).parse().unwrap();
         }
-        self.inner.send(request).await
+        if self.under_test.load(Ordering::SeqCst) {
+            self.short.send(request).await
+        } else {
+            self.setup.send(request).await
+        }
     }
 }
 
@@ -307,7 +323,9 @@ async fn cell(row: Row, fault: FaultKind) -> Result<String, String> {
         .store(fault == FaultKind::Refused, Ordering::SeqCst);
 
     // The request under the fault.
+    wire.under_test.store(true, Ordering::SeqCst);
     let response = test::call_service(&service, get(&cookie)).await;
+    wire.under_test.store(false, Ordering::SeqCst);
     check!(
         response.status() == 200,
         "status {} under the fault",

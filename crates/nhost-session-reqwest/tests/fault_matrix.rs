@@ -1,5 +1,5 @@
 //! The fault matrix of the client: every session operation of an `AuthClient` over
-//! `ReqwestTransport` (300 ms request timeout) against every fault the testkit can inject,
+//! `ReqwestTransport` (1 s request timeout) against every fault the testkit can inject,
 //! each cell's expected outcome written down as data and checked.
 //!
 //! For each (operation, fault) the test checks: the error and its predicates
@@ -29,8 +29,11 @@ use time::{Duration, OffsetDateTime};
 const EMAIL: &str = "matrix@example.com";
 const PASSWORD: &str = "matrix-password-1";
 /// The client's whole-request timeout; the `Timeout` fault delays the answer well beyond it.
-const CLIENT_TIMEOUT: StdDuration = StdDuration::from_millis(300);
-const FAULT_DELAY: StdDuration = StdDuration::from_millis(1500);
+/// The timeout of the request under test. Setup and recovery requests get a generous one,
+/// so that a loaded machine cannot turn them into timeouts.
+const CLIENT_TIMEOUT: StdDuration = StdDuration::from_millis(1000);
+const SETUP_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+const FAULT_DELAY: StdDuration = StdDuration::from_millis(2500);
 
 /// The operations of the matrix (rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -211,27 +214,35 @@ fn expected(op: Op, fault: FaultKind) -> Expect {
     }
 }
 
-/// The transport under test: a `ReqwestTransport` that records each request's path, and that
-/// sends to a port where nothing listens while `refuse` is set.
+/// The transport under test: `ReqwestTransport`s that record each request's path, send to a
+/// port where nothing listens while `refuse` is set, and time out after [`CLIENT_TIMEOUT`]
+/// while `under_test` is set ([`SETUP_TIMEOUT`] otherwise).
 #[derive(Clone)]
 struct Wire {
-    inner: ReqwestTransport,
+    short: ReqwestTransport,
+    setup: ReqwestTransport,
     sent: Arc<Mutex<Vec<String>>>,
     refuse: Arc<AtomicBool>,
+    under_test: Arc<AtomicBool>,
     dead: SocketAddr,
+}
+
+fn transport(timeout: StdDuration) -> ReqwestTransport {
+    ReqwestTransport::builder()
+        .timeout(Some(timeout))
+        .connect_timeout(Some(timeout))
+        .build()
+        .unwrap()
 }
 
 impl Wire {
     fn new() -> Self {
-        let inner = ReqwestTransport::builder()
-            .timeout(Some(CLIENT_TIMEOUT))
-            .connect_timeout(Some(CLIENT_TIMEOUT))
-            .build()
-            .unwrap();
         Self {
-            inner,
+            short: transport(CLIENT_TIMEOUT),
+            setup: transport(SETUP_TIMEOUT),
             sent: Arc::default(),
             refuse: Arc::default(),
+            under_test: Arc::default(),
             dead: dead_addr(),
         }
     }
@@ -268,7 +279,11 @@ impl HttpTransport for Wire {
                 .to_owned();
             *request.uri_mut() = format!("http://{}{path}", self.dead).parse().unwrap();
         }
-        self.inner.send(request).await
+        if self.under_test.load(Ordering::SeqCst) {
+            self.short.send(request).await
+        } else {
+            self.setup.send(request).await
+        }
     }
 }
 
@@ -451,7 +466,9 @@ async fn cell(op: Op, fault: FaultKind) -> Result<String, String> {
     let calls_before = c.server_calls(op);
     let commits_before = c.server_commits();
 
+    c.wire.under_test.store(true, Ordering::SeqCst);
     let result = run(op, &c.client).await;
+    c.wire.under_test.store(false, Ordering::SeqCst);
     let seen = describe(&result);
 
     // Bounded: exactly one request left the client, and it reached the server unless
