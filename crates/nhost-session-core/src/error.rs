@@ -237,7 +237,11 @@ mod tests {
 
     #[test]
     fn results_stay_small() {
-        assert!(std::mem::size_of::<Error>() <= 56, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 56,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]
