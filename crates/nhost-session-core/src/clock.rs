@@ -36,6 +36,7 @@ impl Clock for SystemClock {
     }
 
     #[cfg(target_os = "linux")]
+    #[inline]
     fn now_unix_nanos(&self) -> i128 {
         let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
         i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec)

@@ -143,6 +143,9 @@ enum TokenFutureState<'a> {
 impl Future for AccessTokenFuture<'_> {
     type Output = Result<AccessToken, Error>;
 
+    // Inlined into the caller's crate so that the fresh path's token stays in registers
+    // instead of going through a 56-byte `Result` in memory.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
             TokenFutureState::Fresh(token) => match token.take() {
@@ -238,6 +241,7 @@ where
     ///
     /// The hot path, a fresh session, takes a shared lock, reads the clock and bumps a reference
     /// count: no allocation, no waiting.
+    #[inline]
     pub fn access_token(&self) -> AccessTokenFuture<'_> {
         match self.fresh_token() {
             Some(token) => AccessTokenFuture(TokenFutureState::Fresh(Some(token))),
@@ -248,6 +252,7 @@ where
     }
 
     /// The token, when the session is restored and fresh: the shared-lock fast path.
+    #[inline]
     fn fresh_token(&self) -> Option<AccessToken> {
         if !self.inner.restored.load(Ordering::Acquire) {
             return None;

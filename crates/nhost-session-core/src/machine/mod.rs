@@ -222,6 +222,7 @@ impl SessionMachine {
     ///
     /// `now_unix_nanos` is the time as [`Clock::now_unix_nanos`](crate::Clock::now_unix_nanos)
     /// gives it: comparing integers keeps the hot path cheap.
+    #[inline]
     pub fn fresh_token(&self, now_unix_nanos: i128) -> Option<&crate::secret::AccessToken> {
         if self.dirty {
             return None;
