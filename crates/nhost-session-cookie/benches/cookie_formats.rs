@@ -1,4 +1,5 @@
-//! Cookie parse (`CookieConfig::read`) and write (`CookieConfig::write`) per format.
+//! Cookie parse (`CookieConfig::read`, and `read_refresh_token` alone) and write
+//! (`CookieConfig::write`) per format.
 //!
 //! Run: `cargo bench -p nhost-session-cookie --bench cookie_formats`.
 //!
@@ -119,6 +120,13 @@ fn bench(c: &mut Criterion) {
         assert!(config.read(&headers).is_some(), "{name} reads back");
         read.bench_function(format!("{name} ({} bytes)", header.len()), |b| {
             b.iter(|| std::hint::black_box(config.read(std::hint::black_box(&headers))))
+        });
+        // What the actix middleware does per request: the refresh token alone.
+        read.bench_function(format!("{name}, refresh token only"), |b| {
+            b.iter(|| {
+                let cookies = config.request_cookies(std::hint::black_box(&headers));
+                std::hint::black_box(config.read_refresh_token(&cookies))
+            })
         });
     }
     read.finish();

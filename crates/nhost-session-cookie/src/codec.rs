@@ -1,7 +1,7 @@
 //! Reading, writing and removing a session in the configured format.
 
 use http::HeaderMap;
-use nhost_session_core::StoredTokens;
+use nhost_session_core::{RefreshToken, StoredTokens};
 use time::OffsetDateTime;
 
 use crate::config::{CookieConfig, CookieFormat};
@@ -28,6 +28,24 @@ impl CookieConfig {
             CookieFormat::Own => own_format::read(self, cookies),
             CookieFormat::NextJs2 => nextjs2::read(cookies),
             CookieFormat::NhostJs4 => nhostjs4::read(self, cookies),
+        }
+    }
+
+    /// The refresh token of the session a request carries: all a server needs to look the
+    /// session up (see `RefreshCoordinator` in `nhost-session-core`).
+    ///
+    /// When [`read_cookies`](Self::read_cookies) finds a session, this finds its refresh
+    /// token, and for the own and `@nhost/nextjs` 2 formats it finds nothing else. It is
+    /// cheaper for the JavaScript formats, whose cookies carry the whole session: it builds
+    /// neither the access token nor the user. For `@nhost/nhost-js` 4 it skips the other
+    /// members after checking their syntax only, so it still finds the token in a cookie
+    /// whose other members `read_cookies` cannot read (a number out of range, a user of the
+    /// wrong shape); a server then refreshes and writes a well-formed cookie.
+    pub fn read_refresh_token(&self, cookies: &RequestCookies) -> Option<RefreshToken> {
+        match self.format {
+            CookieFormat::Own => own_format::read(self, cookies).map(|tokens| tokens.refresh_token),
+            CookieFormat::NextJs2 => nextjs2::read_refresh_token(cookies),
+            CookieFormat::NhostJs4 => nhostjs4::read_refresh_token(self, cookies),
         }
     }
 

@@ -83,44 +83,29 @@ pub(crate) fn js_cookie_decode(text: &str) -> Option<String> {
 /// regular expression, which only matches complete escapes).
 fn decode_runs(text: &str, strict: bool) -> Option<String> {
     let bytes = text.as_bytes();
-    let escape_at = |at: usize| -> Option<u8> {
-        match (
-            bytes.get(at),
-            hex(bytes.get(at + 1)),
-            hex(bytes.get(at + 2)),
-        ) {
-            (Some(b'%'), Some(high), Some(low)) => Some(high << 4 | low),
-            _ => None,
-        }
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut run: Vec<u8> = Vec::new();
-    let mut literal_start = 0;
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            i += 1;
-            continue;
-        }
-        if escape_at(i).is_none() {
-            if strict {
-                return None;
+    while let Some(offset) = bytes.get(i..)?.iter().position(|&b| b == b'%') {
+        // Literal text up to the next `%`, copied as it is.
+        out.extend_from_slice(bytes.get(i..i + offset)?);
+        i += offset;
+        match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (Some(high), Some(low)) => {
+                out.push(high << 4 | low);
+                i += 3;
             }
-            i += 1;
-            continue;
+            _ if strict => return None,
+            _ => {
+                out.push(b'%');
+                i += 1;
+            }
         }
-        out.push_str(text.get(literal_start..i)?);
-        // Collect the whole run of escapes, then decode it at once.
-        run.clear();
-        while let Some(byte) = escape_at(i) {
-            run.push(byte);
-            i += 3;
-        }
-        out.push_str(std::str::from_utf8(&run).ok()?);
-        literal_start = i;
     }
-    out.push_str(text.get(literal_start..)?);
-    Some(out)
+    out.extend_from_slice(bytes.get(i..)?);
+    // Checking the whole result at once is the same as checking each run of escapes: the
+    // literal text around a run is whole characters (it came from a `&str`), so no invalid
+    // run can become valid next to it, and no valid run invalid.
+    String::from_utf8(out).ok()
 }
 
 fn hex(byte: Option<&u8>) -> Option<u8> {
@@ -160,6 +145,65 @@ pub(crate) fn is_js_line_terminator(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The decoder as first written, one run of escapes at a time (each run must be UTF-8 on
+    /// its own, as `decodeURIComponent` requires), kept to check the faster one against.
+    fn decode_run_by_run(text: &str, strict: bool) -> Option<String> {
+        let bytes = text.as_bytes();
+        let escape_at = |at: usize| match (
+            bytes.get(at),
+            hex(bytes.get(at + 1)),
+            hex(bytes.get(at + 2)),
+        ) {
+            (Some(b'%'), Some(high), Some(low)) => Some(high << 4 | low),
+            _ => None,
+        };
+        let (mut out, mut run, mut literal_start, mut i) = (String::new(), Vec::new(), 0, 0);
+        while i < bytes.len() {
+            if bytes[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            if escape_at(i).is_none() {
+                if strict {
+                    return None;
+                }
+                i += 1;
+                continue;
+            }
+            out.push_str(&text[literal_start..i]);
+            run.clear();
+            while let Some(byte) = escape_at(i) {
+                run.push(byte);
+                i += 3;
+            }
+            out.push_str(std::str::from_utf8(&run).ok()?);
+            literal_start = i;
+        }
+        out.push_str(&text[literal_start..]);
+        Some(out)
+    }
+
+    fn escaped_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            any::<u8>().prop_map(|b| format!("%{b:02X}")),
+            any::<u8>().prop_map(|b| format!("%{b:02x}")),
+            Just("%".to_owned()),
+            Just("%z".to_owned()),
+            any::<char>().prop_map(String::from),
+            "[a-z%{}\":,]{0,4}",
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_at_once_equals_decoding_run_by_run(text in escaped_text()) {
+            prop_assert_eq!(decode_uri_component(&text), decode_run_by_run(&text, true));
+            prop_assert_eq!(decode_runs(&text, false), decode_run_by_run(&text, false));
+        }
+    }
 
     #[test]
     fn encode_uri_component_matches_javascript() {

@@ -85,8 +85,9 @@ fn decoded(cookies: &RequestCookies, name: &str) -> Option<Result<String, ()>> {
     cookies.get(name).map(|raw| js_cookie_decode(raw).ok_or(()))
 }
 
-pub(crate) fn read(cookies: &RequestCookies) -> Option<StoredTokens> {
-    let refresh_token = match decoded(cookies, REFRESH_TOKEN)? {
+/// The `nhostRefreshToken` cookie alone: what [`read`] gives a session for.
+pub(crate) fn read_refresh_token(cookies: &RequestCookies) -> Option<RefreshToken> {
+    let token = match decoded(cookies, REFRESH_TOKEN)? {
         Ok(token) if !token.trim().is_empty() => token,
         Ok(_) => {
             tracing::warn!(
@@ -103,6 +104,11 @@ pub(crate) fn read(cookies: &RequestCookies) -> Option<StoredTokens> {
             return None;
         }
     };
+    Some(RefreshToken::new(token))
+}
+
+pub(crate) fn read(cookies: &RequestCookies) -> Option<StoredTokens> {
+    let refresh_token = read_refresh_token(cookies)?;
     let refresh_token_id = match decoded(cookies, REFRESH_TOKEN_ID) {
         Some(Ok(id)) => id,
         Some(Err(())) => {
@@ -133,7 +139,7 @@ pub(crate) fn read(cookies: &RequestCookies) -> Option<StoredTokens> {
     };
     let (access_token, user) = read_session_cookie(cookies);
     Some(StoredTokens {
-        refresh_token: RefreshToken::new(refresh_token),
+        refresh_token,
         refresh_token_id,
         access_token_expires_at: expires_at,
         access_token,

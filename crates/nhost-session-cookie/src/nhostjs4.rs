@@ -175,6 +175,69 @@ fn parse_postgres_array(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The refresh token alone, for looking a session up: the value is URI-decoded, but of its
+/// JSON only `refreshToken` is built; the rest (the access token, the user, `decodedToken`:
+/// nearly all of the cookie) is checked for syntax and skipped. Where [`read`] finds a
+/// session this finds its refresh token; it also finds one where only other members are
+/// unreadable, which [`read`] refuses as a whole.
+pub(crate) fn read_refresh_token(
+    config: &CookieConfig,
+    cookies: &RequestCookies,
+) -> Option<RefreshToken> {
+    let name = &config.name;
+    let raw = cookies.get(name)?;
+    let raw = raw.split('=').next().unwrap_or_default();
+    let Some(json) = decode_uri_component(raw) else {
+        tracing::warn!(cookie = %name, "session cookie is not URI-encoded; ignored");
+        return None;
+    };
+    match serde_json::from_str::<RefreshTokenMember>(&json) {
+        Ok(RefreshTokenMember(Some(Value::String(token)))) if !token.trim().is_empty() => {
+            Some(RefreshToken::new(token))
+        }
+        Ok(_) => {
+            tracing::warn!(cookie = %name, "session cookie has no refresh token; ignored");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(cookie = %name, "session cookie is not a JSON object; ignored");
+            None
+        }
+    }
+}
+
+/// The `refreshToken` member of a JSON object (the last one, as `JSON.parse` keeps), every
+/// other member skipped without being built. Anything but an object is an error.
+struct RefreshTokenMember(Option<Value>);
+
+impl<'de> serde::Deserialize<'de> for RefreshTokenMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RefreshTokenVisitor)
+    }
+}
+
+struct RefreshTokenVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RefreshTokenVisitor {
+    type Value = RefreshTokenMember;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut token = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "refreshToken" {
+                token = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(RefreshTokenMember(token))
+    }
+}
+
 pub(crate) fn read(config: &CookieConfig, cookies: &RequestCookies) -> Option<StoredTokens> {
     let name = &config.name;
     let raw = cookies.get(name)?;
@@ -317,6 +380,52 @@ mod tests {
             "eyJhbGciOiJIUzI1NiJ9.{}.sig",
             URL_SAFE_NO_PAD.encode(payload.to_string())
         )
+    }
+
+    /// Both readers on one `nhostSession` value, given as JSON text.
+    fn read_both(json: &str) -> (Option<String>, Option<String>) {
+        let config = CookieConfig::nhost_js4();
+        let value = encode_uri_component(json);
+        let cookies = RequestCookies::from_pairs([("nhostSession", value.as_str())]);
+        let secret = |token: RefreshToken| token.expose_secret().to_owned();
+        (
+            read(&config, &cookies).map(|tokens| secret(tokens.refresh_token)),
+            read_refresh_token(&config, &cookies).map(secret),
+        )
+    }
+
+    #[test]
+    fn the_refresh_token_alone_is_read_like_the_whole_session() {
+        let user = r#"{"id":"u1","displayName":"A","locale":"en","defaultRole":"user","roles":["user"],"isAnonymous":false,"createdAt":"2024-01-01T00:00:00Z","avatarUrl":"","emailVerified":true,"phoneNumberVerified":false,"metadata":{}}"#;
+        let whole = format!(
+            r#"{{"accessToken":"a.b.c","accessTokenExpiresIn":900,"refreshToken":"rt-1","refreshTokenId":"id","user":{user},"decodedToken":{{"exp":1700000900000}}}}"#
+        );
+        let some = |token: &str| Some(token.to_owned());
+        assert_eq!(read_both(&whole), (some("rt-1"), some("rt-1")));
+        // `JSON.parse` keeps the last of duplicate members; so do both readers.
+        assert_eq!(
+            read_both(r#"{"refreshToken":"first","refreshToken":"last"}"#),
+            (some("last"), some("last"))
+        );
+        // A refresh token nested elsewhere is not the session's.
+        assert_eq!(read_both(r#"{"user":{"refreshToken":"x"}}"#), (None, None));
+        for refused in [
+            r#"{"refreshToken":"  "}"#,
+            r#"{"refreshToken":7}"#,
+            r#"{"refreshToken":null}"#,
+            r#"["rt-1"]"#,
+            r#""rt-1""#,
+            r#"{"refreshToken":"rt-1""#,
+            r#"{"refreshToken":"rt-1"} trailing"#,
+            "",
+        ] {
+            assert_eq!(read_both(refused), (None, None), "{refused}");
+        }
+        // Members the lookup skips unread do not hide the token from it.
+        assert_eq!(
+            read_both(r#"{"refreshToken":"rt-1","decodedToken":{"exp":1e400}}"#),
+            (None, some("rt-1"))
+        );
     }
 
     #[test]

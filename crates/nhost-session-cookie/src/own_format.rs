@@ -7,6 +7,8 @@
 //! not stored: a request restored from the cookie refreshes once, and a fresh JWT lives in
 //! memory.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nhost_session_core::{RefreshToken, StoredTokens};
@@ -23,11 +25,13 @@ use crate::set_cookie::{Attributes, SetCookie, removals};
 const VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
-struct Payload {
+struct Payload<'a> {
     v: u32,
-    rt: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    id: String,
+    // Borrowed from the decoded JSON when it has no escapes (always, as written here).
+    #[serde(borrow)]
+    rt: Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
+    id: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exp: Option<i64>,
 }
@@ -36,8 +40,8 @@ struct Payload {
 fn encode(tokens: &StoredTokens) -> Result<String, CookieError> {
     let payload = Payload {
         v: VERSION,
-        rt: tokens.refresh_token.expose_secret().to_owned(),
-        id: tokens.refresh_token_id.clone(),
+        rt: Cow::Borrowed(tokens.refresh_token.expose_secret()),
+        id: Cow::Borrowed(&tokens.refresh_token_id),
         exp: tokens
             .access_token_expires_at
             .map(OffsetDateTime::unix_timestamp),
@@ -65,8 +69,8 @@ fn decode(value: &str) -> Result<StoredTokens, &'static str> {
         None => None,
     };
     Ok(StoredTokens {
-        refresh_token: RefreshToken::new(payload.rt),
-        refresh_token_id: payload.id,
+        refresh_token: RefreshToken::new(payload.rt.as_ref()),
+        refresh_token_id: payload.id.into_owned(),
         access_token_expires_at: expires_at,
         access_token: None,
         user: None,
@@ -109,19 +113,19 @@ impl Protection {
         not(any(feature = "signed", feature = "private")),
         allow(unused_variables)
     )]
-    fn unprotect(&self, name: &str, value: &str) -> Option<String> {
+    fn unprotect<'a>(&self, name: &str, value: &'a str) -> Option<Cow<'a, str>> {
         match self {
-            Self::None => Some(value.to_owned()),
+            Self::None => Some(Cow::Borrowed(value)),
             #[cfg(feature = "signed")]
             Self::Signed(key) => cookie::CookieJar::new()
                 .signed(key)
                 .verify(cookie::Cookie::new(name.to_owned(), value.to_owned()))
-                .map(|c| c.value().to_owned()),
+                .map(|c| Cow::Owned(c.value().to_owned())),
             #[cfg(feature = "private")]
             Self::Private(key) => cookie::CookieJar::new()
                 .private(key)
                 .decrypt(cookie::Cookie::new(name.to_owned(), value.to_owned()))
-                .map(|c| c.value().to_owned()),
+                .map(|c| Cow::Owned(c.value().to_owned())),
         }
     }
 }
@@ -129,8 +133,8 @@ impl Protection {
 pub(crate) fn read(config: &CookieConfig, cookies: &RequestCookies) -> Option<StoredTokens> {
     let name = &config.name;
     let value = match cookies.get(name) {
-        Some(value) => value.to_owned(),
-        None => chunking::join(cookies, name)?,
+        Some(value) => Cow::Borrowed(value),
+        None => Cow::Owned(chunking::join(cookies, name)?),
     };
     let Some(plain) = config.protection.unprotect(name, &value) else {
         tracing::warn!(cookie = %name, "session cookie failed its signature or decryption check; ignored");

@@ -79,10 +79,19 @@ impl CookieConfig {
     /// Picks this format's cookies out of a request's `Cookie` headers (all of them: HTTP/2
     /// may split cookies over several). Never fails: malformed pairs are skipped.
     pub fn request_cookies(&self, headers: &HeaderMap) -> RequestCookies {
+        self.request_cookies_from_values(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()))
+    }
+
+    /// [`request_cookies`](Self::request_cookies) from the raw values of a request's `Cookie`
+    /// headers, for servers whose header types are not `http` 1's (actix-web 4 has its own),
+    /// without copying them into a `HeaderMap` first.
+    pub fn request_cookies_from_values<'a>(
+        &self,
+        headers: impl IntoIterator<Item = &'a [u8]>,
+    ) -> RequestCookies {
         let mut values = BTreeMap::new();
         let mut budget = MAX_COOKIE_HEADER_BYTES;
-        for header in headers.get_all(COOKIE) {
-            let bytes = header.as_bytes();
+        for bytes in headers {
             let bytes = if bytes.len() > budget {
                 tracing::warn!(
                     limit = MAX_COOKIE_HEADER_BYTES,
@@ -93,7 +102,11 @@ impl CookieConfig {
                 bytes
             };
             budget -= bytes.len();
-            let text = String::from_utf8_lossy(bytes);
+            // Checked first as it is: the common, valid case is faster than a lossy pass.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
             for pair in Cookie::split_parse(text.as_ref()) {
                 let Ok(pair) = pair else { continue };
                 if !self.is_format_cookie(pair.name()) || values.contains_key(pair.name()) {

@@ -175,7 +175,29 @@ fn round_trip(
     let set_cookies = config.write(tokens, now(), &RequestCookies::empty())?;
     let mut browser = Browser::default();
     browser.apply(&set_cookies);
-    Ok((set_cookies.clone(), config.read(&browser.header())))
+    let cookies = config.request_cookies(&browser.header());
+    let read = config.read_cookies(&cookies);
+    check_refresh_token_reader(config, &cookies);
+    Ok((set_cookies.clone(), read))
+}
+
+/// `read_refresh_token` finds the refresh token of every session `read_cookies` finds, and,
+/// except in the nhost-js 4 format (which skips the other members unread), nothing more.
+fn check_refresh_token_reader(config: &CookieConfig, cookies: &RequestCookies) {
+    let full = config
+        .read_cookies(cookies)
+        .map(|tokens| tokens.refresh_token);
+    let alone = config.read_refresh_token(cookies);
+    match (&full, &alone) {
+        (Some(full), Some(alone)) => assert_eq!(full, alone),
+        (Some(_), None) => panic!("read_refresh_token missed a session read_cookies found"),
+        (None, Some(_)) => assert_eq!(
+            config.format(),
+            CookieFormat::NhostJs4,
+            "only the nhost-js 4 reader may find a token read_cookies refuses"
+        ),
+        (None, None) => {}
+    }
 }
 
 fn truncate_to_seconds(t: OffsetDateTime) -> OffsetDateTime {
@@ -273,6 +295,7 @@ proptest! {
                 if let Some(tokens) = config.read_cookies(&cookies) {
                     prop_assert!(!tokens.refresh_token.expose_secret().trim().is_empty());
                 }
+                check_refresh_token_reader(&config, &cookies);
                 // Writing and removing against such a request never panics either.
                 let tokens = StoredTokens {
                     refresh_token: RefreshToken::new("rt"),
@@ -308,6 +331,7 @@ proptest! {
                         cookie.value = String::from_utf8_lossy(&bytes).into_owned();
                     }
                     let read = config.read(&tampered.header());
+                    check_refresh_token_reader(&config, &config.request_cookies(&tampered.header()));
                     if config.is_protected() && tampered.cookies[0].value != browser.cookies[0].value {
                         prop_assert_eq!(read, None);
                     }
