@@ -412,13 +412,15 @@ impl Inner {
         carried: Option<&Known>,
         now: OffsetDateTime,
     ) -> Option<Step> {
+        // Known sessions first, the common case. A token is under `sessions` or under
+        // `outcomes`, not both: every change that puts it in one takes it out of the other.
+        if let Some(known) = self.sessions.get(fp).filter(|k| k.is_fresh(now)) {
+            return Some(Step::Done(Resolution::Session(known.session)));
+        }
         match self.outcomes.get(fp).map(|o| o.view(now)) {
             Some(View::Successor(next)) => return Some(Step::Follow(next)),
             Some(View::Dead) => return Some(Step::Done(Resolution::Rejected)),
             Some(View::Unknown) | None => {}
-        }
-        if let Some(known) = self.sessions.get(fp).filter(|k| k.is_fresh(now)) {
-            return Some(Step::Done(Resolution::Session(known.session)));
         }
         carried
             .filter(|k| k.session.refresh_token.ct_eq(token) && k.is_fresh(now))
@@ -471,6 +473,9 @@ impl Inner {
                 let known = Known::new(shared, Some(lifetime), &self.settings, now);
                 let new_fp = TokenFingerprint::of(&known.session.refresh_token);
                 self.sessions.insert(new_fp, known.clone());
+                // (For a server that does not rotate, `new_fp == fp`: the same token stays
+                // valid, and anything remembered against it goes.)
+                self.outcomes.invalidate(&new_fp);
                 if new_fp != fp {
                     // Rotated: the old token is dead; its outcome stays for the grace period.
                     self.sessions.invalidate(&fp);
@@ -485,9 +490,6 @@ impl Inner {
                             ttl: positive(dead_until - now),
                         },
                     );
-                } else {
-                    // A server that does not rotate: the same token stays valid.
-                    self.outcomes.invalidate(&fp);
                 }
                 tracing::debug!(token = %fp, "nhost-session: refreshed");
                 FlightResult::Refreshed(known)
@@ -593,6 +595,25 @@ impl RefreshCoordinator for LocalCoordinator {
         }
         tracing::warn!("nhost-session: too many replaced tokens in a row");
         Resolution::Unavailable(abandoned(inner.clock.now()))
+    }
+
+    fn resolve_known(&self, presented: &RefreshToken) -> Option<Resolution> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let mut carried: Option<Known> = None;
+        for _ in 0..MAX_HOPS {
+            let token = carried
+                .as_ref()
+                .map_or(presented, |known| &known.session.refresh_token);
+            let fp = TokenFingerprint::of(token);
+            match inner.known_step(&fp, token, carried.as_ref(), now)? {
+                Step::Done(resolution) => return Some(resolution),
+                Step::Follow(next) => carried = Some(next),
+                // `known_step` neither waits nor leads; `resolve` decides those under its lock.
+                Step::Wait(_) | Step::Lead(_) => return None,
+            }
+        }
+        None
     }
 
     async fn remember(&self, session: Arc<SharedSession>) {
@@ -733,6 +754,52 @@ mod tests {
         clock.advance(Duration::seconds(2));
         assert_eq!(token_of(&coordinator.resolve(&t1, &refresher).await), "t2");
         assert_eq!(refresher.calls(), 2);
+    }
+
+    /// `resolve_known`'s answer for `token`, checked against what `resolve` answers at the
+    /// same moment: the same session (or rejection), and no refresh on the way.
+    async fn known(
+        coordinator: &LocalCoordinator,
+        token: &str,
+        refresher: &FakeRefresher,
+    ) -> String {
+        let token = RefreshToken::new(token);
+        let Some(known) = coordinator.resolve_known(&token) else {
+            return "unknown".into();
+        };
+        let calls = refresher.calls();
+        let resolved = coordinator.resolve(&token, refresher).await;
+        assert_eq!(token_of(&known), token_of(&resolved));
+        assert_eq!(
+            refresher.calls(),
+            calls,
+            "resolve refreshed a token known without it"
+        );
+        token_of(&known)
+    }
+
+    #[tokio::test]
+    async fn known_answers_are_resolves_answers_without_waiting() {
+        let (clock, coordinator) = setup();
+        let refresher = FakeRefresher::new(900);
+        assert_eq!(known(&coordinator, "t0", &refresher).await, "unknown");
+        let t0 = RefreshToken::new("t0");
+        assert_eq!(token_of(&coordinator.resolve(&t0, &refresher).await), "t1");
+        assert_eq!(known(&coordinator, "t1", &refresher).await, "t1");
+        // The old token, within its grace period: its successor.
+        assert_eq!(known(&coordinator, "t0", &refresher).await, "t1");
+        clock.advance(Duration::seconds(61));
+        // After the grace period the old token is known to be dead.
+        assert_eq!(known(&coordinator, "t0", &refresher).await, "rejected");
+        clock.advance(Duration::seconds(778));
+        assert_eq!(known(&coordinator, "t1", &refresher).await, "t1");
+        // Within the margin: only `resolve` (a refresh) can answer.
+        clock.advance(Duration::seconds(2));
+        assert_eq!(known(&coordinator, "t1", &refresher).await, "unknown");
+        assert_eq!(refresher.calls(), 1);
+        coordinator.forget(&RefreshToken::new("t1")).await;
+        assert_eq!(known(&coordinator, "t1", &refresher).await, "rejected");
+        assert_eq!(refresher.calls(), 1);
     }
 
     #[tokio::test]

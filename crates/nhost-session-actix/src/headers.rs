@@ -5,15 +5,11 @@ use std::collections::BTreeSet;
 use actix_web::http::header::{self as actix_header, HeaderMap as ActixHeaderMap};
 use nhost_session_cookie::{CACHE_CONTROL_NO_STORE, SetCookie};
 
-/// The request's `Cookie` headers, as `nhost-session-cookie` reads them.
-pub(crate) fn cookie_headers(headers: &ActixHeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::new();
-    for value in headers.get_all(actix_header::COOKIE) {
-        if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-            out.append(http::header::COOKIE, value);
-        }
-    }
-    out
+/// The raw values of the request's `Cookie` headers, as `nhost-session-cookie` reads them.
+pub(crate) fn cookie_values(headers: &ActixHeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(actix_header::COOKIE)
+        .map(actix_header::HeaderValue::as_bytes)
 }
 
 /// A `Set-Cookie` value as an actix header value (marked sensitive).

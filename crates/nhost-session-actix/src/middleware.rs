@@ -13,7 +13,7 @@ use nhost_session_core::{Error, RefreshToken, Resolution};
 use time::Duration;
 
 use crate::config::{SessionMiddleware, Shared};
-use crate::headers::{actix_value, append_set_cookies, cookie_headers, rewrite_request_cookies};
+use crate::headers::{actix_value, append_set_cookies, cookie_values, rewrite_request_cookies};
 use crate::session::{
     AuthSession, CookieChange, RequestSession, RequestSessionInner, SessionState,
     SessionUnavailable,
@@ -81,9 +81,11 @@ where
 /// Reads the session cookie, resolves it, and records the result in a [`RequestSession`].
 /// The request's `Cookie` header is rewritten to what the browser will hold afterwards.
 async fn resolve_request(shared: &Arc<Shared>, request: &mut ServiceRequest) -> RequestSession {
-    let headers = cookie_headers(request.headers());
-    let cookies = shared.cookie.request_cookies(&headers);
-    let stored = shared.cookie.read_cookies(&cookies);
+    let cookies = shared
+        .cookie
+        .request_cookies_from_values(cookie_values(request.headers()));
+    // Only the refresh token is needed: sessions are looked up and refreshed by it.
+    let presented = shared.cookie.read_refresh_token(&cookies);
     let mut inner = RequestSessionInner {
         shared: Arc::clone(shared),
         state: SessionState::Anonymous,
@@ -93,7 +95,7 @@ async fn resolve_request(shared: &Arc<Shared>, request: &mut ServiceRequest) -> 
         change: CookieChange::Keep,
         extra: Vec::new(),
     };
-    let Some(stored) = stored else {
+    let Some(presented) = presented else {
         if !inner.cookies.is_empty() {
             // Unreadable, tampered or partial cookies: remove them.
             tracing::debug!("nhost-session: unreadable session cookie removed");
@@ -103,7 +105,6 @@ async fn resolve_request(shared: &Arc<Shared>, request: &mut ServiceRequest) -> 
         }
         return RequestSession::new(inner);
     };
-    let presented = stored.refresh_token;
     inner.presented = Some(presented.clone());
     match resolve_detached(shared, presented.clone()).await {
         Resolution::Session(session) => {
@@ -147,7 +148,13 @@ async fn resolve_request(shared: &Arc<Shared>, request: &mut ServiceRequest) -> 
 /// Resolves a token on a task of its own when a tokio runtime runs (as in actix): the one
 /// refresh for a token must complete even if the request that started it is dropped (a
 /// closed connection), or the rotated token would be lost and the user signed out.
+///
+/// What the coordinator knows already (a known fresh session, the common case) is answered
+/// first, without a task: only a refresh needs one.
 pub(crate) async fn resolve_detached(shared: &Arc<Shared>, token: RefreshToken) -> Resolution {
+    if let Some(resolution) = shared.coordinator.resolve_known(&token) {
+        return resolution;
+    }
     let task_shared = Arc::clone(shared);
     let task = async move {
         task_shared

@@ -111,6 +111,22 @@ pub trait RefreshCoordinator: Send + Sync {
     /// time across everything this coordinator covers; concurrent callers share its outcome.
     async fn resolve(&self, presented: &RefreshToken, refresher: &dyn Refresher) -> Resolution;
 
+    /// What is already known about `presented`, answered at once, without waiting, locking
+    /// out other callers or any I/O: a fresh session (its own, or its successor's within the
+    /// grace period), or `Rejected` for a token known to be dead. `None` when only
+    /// [`resolve`](Self::resolve) can tell, which it then must be asked.
+    ///
+    /// Adapters call this first on every request, so that the common case, a known fresh
+    /// session, costs a look-up and no task or future; only the rest goes to `resolve`
+    /// (which an adapter may run on a task of its own, so that a refresh outlives a dropped
+    /// request). An answer given here must be one `resolve` would have given at the same
+    /// moment. The default knows nothing; a coordinator whose knowledge lives elsewhere (in
+    /// Redis) keeps it.
+    fn resolve_known(&self, presented: &RefreshToken) -> Option<Resolution> {
+        let _ = presented;
+        None
+    }
+
     /// Remembers a session that started elsewhere (a sign-in), so that the next request with
     /// its token makes no auth call.
     async fn remember(&self, session: Arc<SharedSession>);
@@ -123,6 +139,9 @@ pub trait RefreshCoordinator: Send + Sync {
 impl<C: RefreshCoordinator + ?Sized> RefreshCoordinator for Arc<C> {
     async fn resolve(&self, presented: &RefreshToken, refresher: &dyn Refresher) -> Resolution {
         (**self).resolve(presented, refresher).await
+    }
+    fn resolve_known(&self, presented: &RefreshToken) -> Option<Resolution> {
+        (**self).resolve_known(presented)
     }
     async fn remember(&self, session: Arc<SharedSession>) {
         (**self).remember(session).await
