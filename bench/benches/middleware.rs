@@ -73,15 +73,6 @@ fn bench(c: &mut Criterion) {
     let plain = system.block_on(test::init_service(
         App::new().route(PAGE, web::get().to(plain_page)),
     ));
-    group.bench_function("no session layer", |b| {
-        b.iter(|| {
-            system.block_on(async {
-                let request = test::TestRequest::get().uri(PAGE).to_request();
-                let response = test::call_service(&plain, request).await;
-                assert!(response.status().is_success());
-            })
-        })
-    });
 
     for (name, config) in [
         ("nhost-js 4 cookie", CookieConfig::nhost_js4()),
@@ -115,6 +106,19 @@ fn bench(c: &mut Criterion) {
             .collect::<Vec<_>>()
             .join("; ");
         assert!(!known.is_empty());
+        // The same request without a session layer: the browser sends its cookie anyway.
+        group.bench_function(format!("no session layer, {name} sent"), |b| {
+            b.iter(|| {
+                system.block_on(async {
+                    let request = test::TestRequest::get()
+                        .uri(PAGE)
+                        .insert_header((COOKIE, known.as_str()))
+                        .to_request();
+                    let response = test::call_service(&plain, request).await;
+                    assert!(response.status().is_success());
+                })
+            })
+        });
         let calls_before = auth.stats().token_calls;
         group.bench_function(format!("with the middleware, known session, {name}"), |b| {
             b.iter(|| {
@@ -148,6 +152,15 @@ fn bench(c: &mut Criterion) {
             assert!(matches!(resolution, Resolution::Session(_)));
         })
     });
+    group.bench_function(
+        "part: LocalCoordinator::resolve_known, known session (the middleware's path)",
+        |b| {
+            b.iter(|| {
+                let resolution = coordinator.resolve_known(&token);
+                assert!(matches!(resolution, Some(Resolution::Session(_))));
+            })
+        },
+    );
     group.finish();
 }
 

@@ -1,6 +1,7 @@
 //! The actix servers under test: one page, `GET /page`, answering `{"user":"<id>"}`.
 //!
-//! - [`start_plain`]: no session layer (the page answers a constant of the same size);
+//! - [`start_plain`]: no session layer (the page shows a constant user id, with the same
+//!   code);
 //! - [`start_with_sessions`]: the [`SessionMiddleware`], the page reads the [`SessionState`]
 //!   (200 with the user's id, 401 without a session, 503 when the session is unavailable).
 //!
@@ -17,8 +18,15 @@ use nhost_session_actix::{SessionMiddleware, SessionState};
 /// The page every server serves.
 pub const PAGE: &str = "/page";
 
-/// The body of the page without a session layer: as long as a page with a user id.
-const PLAIN_BODY: &str = r#"{"user":"00000000-0000-4000-8000-000000000000"}"#;
+/// The user id the page without a session layer shows: a user id as long as the fake auth
+/// server's.
+const PLAIN_USER_ID: &str = "00000000-0000-4000-8000-000000000000";
+
+/// The page's body for a user id: the same code on both pages, so that the pages differ
+/// only by where the id comes from (a constant, or the session).
+fn user_body(id: &str) -> String {
+    format!(r#"{{"user":"{id}"}}"#)
+}
 
 /// A running actix server.
 #[derive(Debug)]
@@ -59,7 +67,7 @@ impl Drop for RunningApp {
 pub async fn plain_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(PLAIN_BODY)
+        .body(user_body(std::hint::black_box(PLAIN_USER_ID)))
 }
 
 /// The page of the servers with the middleware.
@@ -68,7 +76,7 @@ pub async fn session_page(state: SessionState) -> HttpResponse {
         SessionState::Active(session) => match session.user_id() {
             Some(id) => HttpResponse::Ok()
                 .content_type("application/json")
-                .body(format!(r#"{{"user":"{id}"}}"#)),
+                .body(user_body(id)),
             None => HttpResponse::Ok()
                 .content_type("application/json")
                 .body(r#"{"user":""}"#),

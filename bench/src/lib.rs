@@ -25,8 +25,12 @@ pub mod node;
 pub mod report;
 pub mod scenarios;
 
-/// The name of the actix server without a session layer, in reports.
+/// The name of the actix server without a session layer, in reports, loaded with the same
+/// requests as [`SETUP_ACTIX_SESSION`] (they carry the nhost-js 4 cookie, which it ignores).
 pub const SETUP_ACTIX_PLAIN: &str = "actix, no session layer";
+/// The same server without a session layer, loaded with the same requests as
+/// [`SETUP_ACTIX_SESSION_OWN`] (they carry the own format's cookie).
+pub const SETUP_ACTIX_PLAIN_OWN: &str = "actix, no session layer, own cookie";
 /// The name of the actix server with the session middleware, in reports.
 pub const SETUP_ACTIX_SESSION: &str = "actix + SessionMiddleware";
 /// The name of the actix server with the session middleware and the project's own cookie
@@ -34,3 +38,13 @@ pub const SETUP_ACTIX_SESSION: &str = "actix + SessionMiddleware";
 pub const SETUP_ACTIX_SESSION_OWN: &str = "actix + SessionMiddleware, own cookie";
 /// The name of the Node anchor, in reports.
 pub const SETUP_NODE: &str = "node + nhost-js 4 (anchor)";
+
+/// The setup without a session layer that a setup with the middleware is compared with: the
+/// one loaded with the same requests, cookie included.
+pub fn baseline_of(setup: &str) -> &'static str {
+    if setup == SETUP_ACTIX_SESSION_OWN {
+        SETUP_ACTIX_PLAIN_OWN
+    } else {
+        SETUP_ACTIX_PLAIN
+    }
+}

@@ -36,6 +36,22 @@ pub struct MemoryOutcome {
     pub jwt_bytes: usize,
     /// Size of the cache key (a token fingerprint).
     pub key_bytes: usize,
+    /// Live allocations per session (cache structures included): each costs the system
+    /// allocator a header and rounding, which RSS shows and requested bytes do not.
+    #[serde(default)]
+    pub allocations_per_session: f64,
+    /// Live allocations of one session's own data.
+    #[serde(default)]
+    pub session_data_allocations: usize,
+}
+
+/// What the counting allocator reports as live.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Live {
+    /// Bytes requested and not yet freed.
+    pub bytes: i64,
+    /// Allocations not yet freed.
+    pub allocations: i64,
 }
 
 /// Resident set size of this process in bytes (0 when unknown).
@@ -61,23 +77,26 @@ fn shared_session(sample: &Session, i: usize, now: OffsetDateTime) -> SharedSess
     }
 }
 
-/// Measures `n` sessions shaped like `sample`; `live_bytes` reads the counting allocator.
-pub fn measure(n: usize, sample: &Session, live_bytes: &dyn Fn() -> i64) -> MemoryOutcome {
+/// Measures `n` sessions shaped like `sample`; `live` reads the counting allocator.
+pub fn measure(n: usize, sample: &Session, live: &dyn Fn() -> Live) -> MemoryOutcome {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|e| panic!("a runtime: {e}"));
     let now = OffsetDateTime::now_utc();
 
     // One session's own data.
-    let before_one = live_bytes();
+    let before_one = live();
     let one = Arc::new(shared_session(sample, usize::MAX, now));
-    let session_data_bytes = usize::try_from(live_bytes() - before_one).unwrap_or(0);
+    let after_one = live();
+    let session_data_bytes = usize::try_from(after_one.bytes - before_one.bytes).unwrap_or(0);
+    let session_data_allocations =
+        usize::try_from(after_one.allocations - before_one.allocations).unwrap_or(0);
     drop(one);
 
     let coordinator = LocalCoordinator::default();
     coordinator.run_pending_tasks();
     let rss_before = rss_bytes();
-    let before = live_bytes();
+    let before = live();
     runtime.block_on(async {
         for i in 0..n {
             coordinator
@@ -86,17 +105,19 @@ pub fn measure(n: usize, sample: &Session, live_bytes: &dyn Fn() -> i64) -> Memo
         }
     });
     coordinator.run_pending_tasks();
-    let after = live_bytes();
+    let after = live();
     let rss_after = rss_bytes();
     let (cached, _) = coordinator.entry_counts();
     let per = |total: f64| if n == 0 { 0.0 } else { total / n as f64 };
     MemoryOutcome {
         sessions: n,
         cached,
-        bytes_per_session: per((after - before) as f64),
+        bytes_per_session: per((after.bytes - before.bytes) as f64),
+        allocations_per_session: per((after.allocations - before.allocations) as f64),
         rss_bytes_per_session: per(rss_after.saturating_sub(rss_before) as f64),
         session_data_bytes,
         jwt_bytes: sample.access_token.expose_secret().len(),
         key_bytes: std::mem::size_of::<TokenFingerprint>(),
+        session_data_allocations,
     }
 }

@@ -139,17 +139,19 @@ impl Results {
             .find(|r| r.setup == setup && r.scenario == scenario)
     }
 
-    /// Throughput of a warm middleware run (`setup`) over the run without a session layer.
+    /// Throughput of a warm middleware run (`setup`) over the run without a session layer
+    /// that got the same requests ([`baseline_of`](crate::baseline_of)).
     pub fn warm_ratio(&self, setup: &str) -> Option<f64> {
         let with = self.row(setup, "warm")?;
-        let without = self.row(crate::SETUP_ACTIX_PLAIN, "warm")?;
+        let without = self.row(crate::baseline_of(setup), "warm")?;
         (without.rps > 0.0).then(|| with.rps / without.rps)
     }
 
-    /// CPU per request of a warm middleware run (`setup`) over the run without a session layer.
+    /// CPU per request of a warm middleware run (`setup`) over the run without a session layer
+    /// that got the same requests.
     pub fn warm_cpu_added_us(&self, setup: &str) -> Option<f64> {
         let with = self.row(setup, "warm")?;
-        let without = self.row(crate::SETUP_ACTIX_PLAIN, "warm")?;
+        let without = self.row(crate::baseline_of(setup), "warm")?;
         Some(with.app_cpu_us_per_request - without.app_cpu_us_per_request)
     }
 
@@ -206,8 +208,9 @@ impl Results {
             {
                 let _ = writeln!(
                     out,
-                    "warm throughput, {setup} / no session layer: {ratio:.3} (target >= 0.9); \
-                     app CPU added: {added:.1} µs per request"
+                    "warm throughput, {setup} / {}: {ratio:.3} (target >= 0.9); \
+                     app CPU added: {added:.1} µs per request",
+                    crate::baseline_of(setup)
                 );
             }
         }
@@ -215,7 +218,8 @@ impl Results {
             let list: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
             let _ = writeln!(
                 out,
-                "  round by round, {setup} / no session layer: {}",
+                "  round by round, {setup} / {}: {}",
+                crate::baseline_of(setup),
                 list.join(", ")
             );
         }
@@ -328,7 +332,8 @@ impl Results {
             {
                 let _ = writeln!(
                     out,
-                    "\nWarm throughput, {setup} / no session layer: **{ratio:.3}**; app CPU added: {added:.1} µs per request."
+                    "\nWarm throughput, {setup} / {}: **{ratio:.3}**; app CPU added: {added:.1} µs per request.",
+                    crate::baseline_of(setup)
                 );
             }
         }
@@ -398,13 +403,14 @@ fn esc(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-const COLORS: [&str; 4] = ["#4e79a7", "#f28e2b", "#e15759", "#59a14f"];
+const COLORS: [&str; 5] = ["#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#9ecae9"];
 
 fn color_of(setup: &str) -> &'static str {
     match setup {
         crate::SETUP_ACTIX_PLAIN => COLORS[0],
         crate::SETUP_ACTIX_SESSION => COLORS[1],
         crate::SETUP_ACTIX_SESSION_OWN => COLORS[2],
+        crate::SETUP_ACTIX_PLAIN_OWN => COLORS[4],
         _ => COLORS[3],
     }
 }
@@ -566,6 +572,7 @@ fn svg(rows: &[LoadRow], command: &str) -> String {
     for (i, setup) in [
         crate::SETUP_ACTIX_PLAIN,
         crate::SETUP_ACTIX_SESSION,
+        crate::SETUP_ACTIX_PLAIN_OWN,
         crate::SETUP_ACTIX_SESSION_OWN,
         crate::SETUP_NODE,
     ]

@@ -36,7 +36,8 @@ use nhost_session_bench::loadgen::{self, CookiePool, Cookies, Limit, LoadResult}
 use nhost_session_bench::report::{EconomyRow, LoadRow, Machine, Results, Settings, StormRow};
 use nhost_session_bench::scenarios::{self, Jar};
 use nhost_session_bench::{
-    SETUP_ACTIX_PLAIN, SETUP_ACTIX_SESSION, SETUP_ACTIX_SESSION_OWN, SETUP_NODE, apps, memory, node,
+    SETUP_ACTIX_PLAIN, SETUP_ACTIX_PLAIN_OWN, SETUP_ACTIX_SESSION, SETUP_ACTIX_SESSION_OWN,
+    SETUP_NODE, apps, memory, node,
 };
 use nhost_session_cookie::CookieConfig;
 use nhost_session_core::{AuthUrl, ManualClock};
@@ -48,6 +49,7 @@ struct CountingAllocator;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
+static LIVE_ALLOCATIONS: AtomicI64 = AtomicI64::new(0);
 
 fn add_live(bytes: usize, sign: i64) {
     if COUNTING.load(Ordering::Relaxed) {
@@ -55,6 +57,7 @@ fn add_live(bytes: usize, sign: i64) {
             sign * i64::try_from(bytes).unwrap_or(i64::MAX),
             Ordering::Relaxed,
         );
+        LIVE_ALLOCATIONS.fetch_add(sign, Ordering::Relaxed);
     }
 }
 
@@ -263,7 +266,10 @@ fn memory_child(n: usize) -> Result<(), BoxError> {
             scenarios::sign_in(&api).await
         })?;
     drop(auth);
-    let outcome = memory::measure(n, &sample, &|| LIVE_BYTES.load(Ordering::SeqCst));
+    let outcome = memory::measure(n, &sample, &|| memory::Live {
+        bytes: LIVE_BYTES.load(Ordering::SeqCst),
+        allocations: LIVE_ALLOCATIONS.load(Ordering::SeqCst),
+    });
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(())
 }
@@ -589,20 +595,27 @@ async fn run(o: Options, command: String) -> Result<Results, BoxError> {
     });
     // The warm runs take turns, `--repeat` rounds; each setup's median run is reported, with
     // the range of all its runs (the machine is shared: drift hits every setup alike).
-    let mut rounds: Vec<Vec<LoadRow>> = vec![Vec::new(); 4];
+    // The server without a session layer gets the same requests as the one it is compared
+    // with, cookie included: a browser sends its cookies whatever the server does with them.
+    let t_plain_own = Target {
+        setup: SETUP_ACTIX_PLAIN_OWN,
+        ..t_plain
+    };
+    let mut rounds: Vec<Vec<LoadRow>> = vec![Vec::new(); 5];
     for round in 0..o.repeat.max(1) {
         eprintln!("  round {}", round + 1);
-        rounds[0].push(warm(&t_plain, None, &o, ticks_per_s).await?);
+        rounds[0].push(warm(&t_plain, Some(&known_cookie), &o, ticks_per_s).await?);
         rounds[1].push(warm(&t_session, Some(&known_cookie), &o, ticks_per_s).await?);
-        rounds[2].push(warm(&t_own, Some(&known_own_cookie), &o, ticks_per_s).await?);
+        rounds[2].push(warm(&t_plain_own, Some(&known_own_cookie), &o, ticks_per_s).await?);
+        rounds[3].push(warm(&t_own, Some(&known_own_cookie), &o, ticks_per_s).await?);
         if let Some(t_node) = &t_node {
-            rounds[3].push(warm(t_node, Some(&known_cookie), &o, ticks_per_s).await?);
+            rounds[4].push(warm(t_node, Some(&known_cookie), &o, ticks_per_s).await?);
         }
     }
-    for (i, setup) in [(1, SETUP_ACTIX_SESSION), (2, SETUP_ACTIX_SESSION_OWN)] {
+    for (i, baseline, setup) in [(1, 0, SETUP_ACTIX_SESSION), (3, 2, SETUP_ACTIX_SESSION_OWN)] {
         let ratios: Vec<f64> = rounds[i]
             .iter()
-            .zip(&rounds[0])
+            .zip(&rounds[baseline])
             .map(|(with, without)| with.rps / without.rps.max(1e-9))
             .collect();
         results.paired_ratios.push((setup.to_owned(), ratios));
