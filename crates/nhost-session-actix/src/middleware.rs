@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::HttpMessage as _;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::InternalError;
 use futures_util::future::LocalBoxFuture;
 use nhost_session_core::{Error, RefreshToken, Resolution};
 use time::Duration;
@@ -68,12 +69,16 @@ where
         Box::pin(async move {
             let session = resolve_request(&shared, &mut request).await;
             request.extensions_mut().insert(session.clone());
-            // Handlers' and extractors' errors arrive here as responses, and get the cookie
-            // changes. Only an inner middleware's `Err` skips them; a rotated token is then
-            // still served to the old cookie during the grace period.
-            let mut response = service.call(request).await?;
-            apply_cookie_changes(&shared, &session, response.headers_mut());
-            Ok(response)
+            // Handlers' and extractors' errors arrive here as responses. An inner
+            // middleware's `Err` does not, and must carry the cookie changes too: a rotated
+            // refresh token that never reaches the browser dies with the grace period.
+            match service.call(request).await {
+                Ok(mut response) => {
+                    apply_cookie_changes(&shared, &session, response.headers_mut());
+                    Ok(response)
+                }
+                Err(error) => Err(error_with_cookie_changes(&shared, &session, error)),
+            }
         })
     }
 }
@@ -174,6 +179,26 @@ pub(crate) async fn resolve_detached(shared: &Arc<Shared>, token: RefreshToken) 
         },
         Err(_) => task.await,
     }
+}
+
+/// An inner service's error, made to answer with the request's cookie changes: its response
+/// (what actix would send for it) gets them, and stays the error's. Without changes the error
+/// passes through as it is, so outer middleware can still downcast it.
+fn error_with_cookie_changes(
+    shared: &Shared,
+    session: &RequestSession,
+    error: actix_web::Error,
+) -> actix_web::Error {
+    let unchanged = {
+        let inner = session.get();
+        matches!(inner.change, CookieChange::Keep) && inner.extra.is_empty()
+    };
+    if unchanged {
+        return error;
+    }
+    let mut response = error.error_response();
+    apply_cookie_changes(shared, session, response.headers_mut());
+    InternalError::from_response(error, response).into()
 }
 
 /// Appends the `Set-Cookie` headers the request's session record asks for, with

@@ -364,6 +364,85 @@ async fn a_refresh_outlives_the_request_that_started_it() {
     assert_eq!(h.auth.stats().reuse_rejections, 0);
 }
 
+#[actix_web::test]
+async fn an_inner_middlewares_error_still_carries_the_rotated_cookie() {
+    use actix_web::dev::Service as _;
+    use actix_web::{App, HttpResponse, web};
+    use nhost_session_actix::SessionState;
+
+    let h = Harness::new();
+    let session = h.direct_session().await;
+    let cookie = h.cookie_for(session.refresh_token.expose_secret());
+    let service = test::init_service(
+        App::new()
+            // Inside the session middleware: refuses `/fail` after the handler ran.
+            .wrap_fn(|request, service| {
+                let fail = request.path() == "/fail";
+                let call = service.call(request);
+                async move {
+                    let response = call.await?;
+                    if fail {
+                        Err(actix_web::error::ErrorForbidden("refused further in"))
+                    } else {
+                        Ok(response)
+                    }
+                }
+            })
+            .wrap(h.middleware.clone())
+            .route("/fail", web::get().to(HttpResponse::Ok))
+            .route(
+                "/who",
+                web::get().to(|state: SessionState| async move {
+                    HttpResponse::Ok().body(if state.is_active() {
+                        "active"
+                    } else {
+                        "anonymous"
+                    })
+                }),
+            ),
+    )
+    .await;
+
+    // The unknown cookie is refreshed (rotated) on a request that ends in an error.
+    let Err(error) = test::try_call_service(&service, get("/fail", &cookie).to_request()).await
+    else {
+        panic!("the inner middleware refuses /fail");
+    };
+    let response = error.error_response();
+    assert_eq!(response.status(), 403);
+    let rotated: Vec<String> = response
+        .headers()
+        .get_all(actix_web::http::header::SET_COOKIE)
+        .map(|v| pair_of(v.to_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rotated.len(),
+        1,
+        "the error response sets the rotated cookie"
+    );
+    let next = rotated.join("; ");
+    assert_ne!(h.token_in(&next), h.token_in(&cookie));
+    assert_eq!(
+        cache_control_of(response.headers()).as_deref(),
+        Some(nhost_session_cookie::CACHE_CONTROL_NO_STORE)
+    );
+    assert_eq!(h.token_calls(), 1);
+
+    // Past the grace period the old token is dead; the cookie from the error keeps the user
+    // signed in without another refresh.
+    h.clock.advance(Duration::minutes(2));
+    let who = |cookie: &str| test::call_and_read_body(&service, get("/who", cookie).to_request());
+    assert_eq!(who(&next).await, "active");
+    assert_eq!(who(&cookie).await, "anonymous");
+    assert_eq!(h.token_calls(), 1);
+}
+
+fn cache_control_of(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers
+        .get(actix_web::http::header::CACHE_CONTROL)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
 impl Harness {
     fn clock_now(&self) -> i64 {
         use nhost_session_core::Clock as _;
