@@ -416,7 +416,7 @@ fn color_of(setup: &str) -> &'static str {
 }
 
 fn svg(rows: &[LoadRow], command: &str) -> String {
-    let (width, height) = (960.0, 440.0);
+    let (width, height) = (960.0, 460.0);
     let (top, bottom) = (60.0, 330.0);
     let mut s = String::new();
     let _ = writeln!(
@@ -593,7 +593,7 @@ fn svg(rows: &[LoadRow], command: &str) -> String {
     let _ = writeln!(
         s,
         r##"<text x="70" y="{}" fill="#555" font-size="11">warm: a known session on every request; refresh: every request brings a new session that must be refreshed (POST /token each)</text>"##,
-        bottom + 90.0
+        bottom + 110.0
     );
     s.push_str("</svg>\n");
     s
