@@ -17,9 +17,11 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::{App, test, web};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use nhost_session_actix::{LocalCoordinator, SessionMiddleware};
 use nhost_session_bench::apps::{PAGE, plain_page, session_page};
 use nhost_session_bench::scenarios;
@@ -57,6 +59,26 @@ fn cookie_header(config: &CookieConfig, tokens: &StoredTokens) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Benches one page load: a request made by `request`, run through `service`, status 2xx.
+fn bench_page<S, R, B>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    system: &actix_web::rt::SystemRunner,
+    service: &S,
+    request: impl Fn() -> R,
+) where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    group.bench_function(label, |b| {
+        b.iter(|| {
+            system.block_on(async {
+                let response = test::call_service(service, request()).await;
+                assert!(response.status().is_success());
+            })
+        })
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -107,31 +129,17 @@ fn bench(c: &mut Criterion) {
             .join("; ");
         assert!(!known.is_empty());
         // The same request without a session layer: the browser sends its cookie anyway.
-        group.bench_function(format!("no session layer, {name} sent"), |b| {
-            b.iter(|| {
-                system.block_on(async {
-                    let request = test::TestRequest::get()
-                        .uri(PAGE)
-                        .insert_header((COOKIE, known.as_str()))
-                        .to_request();
-                    let response = test::call_service(&plain, request).await;
-                    assert!(response.status().is_success());
-                })
-            })
-        });
+        let request = || {
+            test::TestRequest::get()
+                .uri(PAGE)
+                .insert_header((COOKIE, known.as_str()))
+                .to_request()
+        };
+        let label = format!("no session layer, {name} sent");
+        bench_page(&mut group, &label, &system, &plain, request);
         let calls_before = auth.stats().token_calls;
-        group.bench_function(format!("with the middleware, known session, {name}"), |b| {
-            b.iter(|| {
-                system.block_on(async {
-                    let request = test::TestRequest::get()
-                        .uri(PAGE)
-                        .insert_header((COOKIE, known.as_str()))
-                        .to_request();
-                    let response = test::call_service(&app, request).await;
-                    assert!(response.status().is_success());
-                })
-            })
-        });
+        let label = format!("with the middleware, known session, {name}");
+        bench_page(&mut group, &label, &system, &app, request);
         let calls = auth.stats().token_calls - calls_before;
         println!("POST /token calls during the known-session bench ({name}): {calls}");
         assert_eq!(calls, 0, "the warm path must not call the auth server");

@@ -175,6 +175,20 @@ fn parse_postgres_array(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The session cookie's value as nhost-js reads it, URI-decoded: `None` without the cookie or
+/// when `decodeURIComponent` would throw.
+fn cookie_json(config: &CookieConfig, cookies: &RequestCookies) -> Option<String> {
+    let name = &config.name;
+    let raw = cookies.get(name)?;
+    // `const [name, value] = cookie.trim().split('=')`: the value ends at the next `=`.
+    let raw = raw.split('=').next().unwrap_or_default();
+    let json = decode_uri_component(raw);
+    if json.is_none() {
+        tracing::warn!(cookie = %name, "session cookie is not URI-encoded; ignored");
+    }
+    json
+}
+
 /// The refresh token alone, for looking a session up: the value is URI-decoded, but of its
 /// JSON only `refreshToken` is built; the rest (the access token, the user, `decodedToken`:
 /// nearly all of the cookie) is checked for syntax and skipped. Where [`read`] finds a
@@ -185,12 +199,7 @@ pub(crate) fn read_refresh_token(
     cookies: &RequestCookies,
 ) -> Option<RefreshToken> {
     let name = &config.name;
-    let raw = cookies.get(name)?;
-    let raw = raw.split('=').next().unwrap_or_default();
-    let Some(json) = decode_uri_component(raw) else {
-        tracing::warn!(cookie = %name, "session cookie is not URI-encoded; ignored");
-        return None;
-    };
+    let json = cookie_json(config, cookies)?;
     match serde_json::from_str::<RefreshTokenMember>(&json) {
         Ok(RefreshTokenMember(Some(Value::String(token)))) if !token.trim().is_empty() => {
             Some(RefreshToken::new(token))
@@ -240,13 +249,7 @@ impl<'de> serde::de::Visitor<'de> for RefreshTokenVisitor {
 
 pub(crate) fn read(config: &CookieConfig, cookies: &RequestCookies) -> Option<StoredTokens> {
     let name = &config.name;
-    let raw = cookies.get(name)?;
-    // `const [name, value] = cookie.trim().split('=')`: the value ends at the next `=`.
-    let raw = raw.split('=').next().unwrap_or_default();
-    let Some(json) = decode_uri_component(raw) else {
-        tracing::warn!(cookie = %name, "session cookie is not URI-encoded; ignored");
-        return None;
-    };
+    let json = cookie_json(config, cookies)?;
     let Ok(Value::Object(session)) = serde_json::from_str::<Value>(&json) else {
         tracing::warn!(cookie = %name, "session cookie is not a JSON object; ignored");
         return None;
