@@ -4,6 +4,7 @@
 //! Input: the bytes of one or more `Cookie` header values, one per line (HTTP/2 may send
 //! several). Checks, for every configuration:
 //! - reading never panics, and `read` agrees with `request_cookies` + `read_cookies`;
+//! - `read_refresh_token` finds the refresh token of every session `read` finds;
 //! - a session that reads has a non-blank refresh token, and its `Debug` shows no token;
 //! - an `AuthClient` over a `CookieTokenStore` of the request restores it without panicking;
 //! - removal cookies are removals;
@@ -16,7 +17,7 @@
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use nhost_session_cookie::{CookieTokenStore, RequestCookies};
+use nhost_session_cookie::{CookieFormat, CookieTokenStore, RequestCookies};
 use nhost_session_fuzz::cookies::{CONFIGS, check_read_back, check_set_cookies, request_from};
 use nhost_session_fuzz::{check_tokens_debug, now, restore_client};
 
@@ -38,6 +39,28 @@ fuzz_target!(|data: &[u8]| {
             read,
             config.read(&headers),
             "{name}: read and read_cookies differ"
+        );
+        // What the actix middleware reads: the refresh token of every session `read` finds,
+        // and (but for nhost-js 4, which skips the other members unread) nothing more.
+        let alone = config.read_refresh_token(&cookies);
+        match (&read, &alone) {
+            (Some(tokens), alone) => assert_eq!(
+                alone.as_ref(),
+                Some(&tokens.refresh_token),
+                "{name}: read_refresh_token disagrees with read"
+            ),
+            (None, Some(_)) => assert!(
+                config.format() == CookieFormat::NhostJs4,
+                "{name}: read_refresh_token found a token read refuses"
+            ),
+            (None, None) => {}
+        }
+        let from_values =
+            config.request_cookies_from_values(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
+        assert_eq!(
+            format!("{from_values:?}"),
+            names,
+            "{name}: request_cookies_from_values differs"
         );
         let Some(tokens) = read else { continue };
         assert!(
