@@ -55,8 +55,8 @@ fuzz_target!(|data: &[u8]| {
             ),
             (None, None) => {}
         }
-        let from_values =
-            config.request_cookies_from_values(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
+        let from_values = config
+            .request_cookies_from_values(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
         assert_eq!(
             format!("{from_values:?}"),
             names,
