@@ -38,6 +38,7 @@ impl ErrorBody {
             .into_iter()
             .flatten()
         {
+            redact_secrets(text);
             truncate(text);
         }
         parsed
@@ -54,6 +55,83 @@ impl ErrorBody {
     pub fn code(&self) -> Option<&str> {
         self.error.as_deref()
     }
+}
+
+/// What replaces a possible secret in a server's text.
+const REDACTED: &str = "[redacted]";
+
+/// Takes out of a server's text what may be a token, since error texts end up in `Display`,
+/// `Debug` and logs. The real server quotes none, but a validation error quotes the value it
+/// refused (kin-openapi's `Value:` section, cut here), and a proxy or a hostile server may echo
+/// anything: words shaped like a JWT (`eyJ…` in three dot-separated base64url parts) or like a
+/// UUID (refresh tokens are UUIDs) are replaced with `[redacted]`. Done before [`truncate`],
+/// so that no cut-off token escapes the patterns.
+fn redact_secrets(text: &mut String) {
+    if let Some(at) = text.find("Value:") {
+        text.truncate(at);
+        text.push_str("Value: ");
+        text.push_str(REDACTED);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        let at_word_start = at == 0 || bytes.get(at - 1).is_none_or(|b| !is_base64url(*b));
+        let secret = bytes
+            .get(at..)
+            .filter(|_| at_word_start)
+            .and_then(|rest| jwt_len(rest).or_else(|| uuid_len(rest)));
+        match secret {
+            // Both patterns start with an ASCII byte, a character boundary.
+            Some(len) => {
+                out.push_str(text.get(copied..at).unwrap_or_default());
+                out.push_str(REDACTED);
+                at += len;
+                copied = at;
+            }
+            None => at += 1,
+        }
+    }
+    if copied > 0 {
+        out.push_str(text.get(copied..).unwrap_or_default());
+        *text = out;
+    }
+}
+
+fn is_base64url(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+/// The length of a JWT at the start of `text`: `eyJ` (a JSON object's `{"`), then three
+/// base64url parts separated by dots, the last one possibly empty (`alg: none`).
+fn jwt_len(text: &[u8]) -> Option<usize> {
+    if !text.starts_with(b"eyJ") {
+        return None;
+    }
+    let part = |from: usize| {
+        text.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|b| is_base64url(**b)).count()
+        })
+    };
+    let header = part(0);
+    if text.get(header) != Some(&b'.') {
+        return None;
+    }
+    let payload = part(header + 1);
+    if payload == 0 || text.get(header + 1 + payload) != Some(&b'.') {
+        return None;
+    }
+    Some(header + payload + 2 + part(header + payload + 2))
+}
+
+/// The length of a UUID (8-4-4-4-12 hex digits) at the start of `text`.
+fn uuid_len(text: &[u8]) -> Option<usize> {
+    let candidate = text.get(..36)?;
+    let shaped = candidate.iter().enumerate().all(|(i, b)| match i {
+        8 | 13 | 18 | 23 => *b == b'-',
+        _ => b.is_ascii_hexdigit(),
+    });
+    shaped.then_some(36)
 }
 
 fn truncate(text: &mut String) {
@@ -111,6 +189,42 @@ mod tests {
             ErrorBody::parse(br#"{"status":"x","error":"e"}"#),
             ErrorBody::default()
         );
+    }
+
+    #[test]
+    fn texts_that_may_hold_tokens_are_redacted() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl";
+        let uuid = "2c35b6f3-c4b9-48e3-978a-d4d0f1d42e24";
+        let body = format!(
+            r#"{{"error":"error in openapi3filter.RequestError: doesn't match schema\n\nValue:\n  \"{uuid}x\"\n","message":"bad token {jwt}, refresh {uuid}.","reason":"{jwt}"}}"#
+        );
+        let parsed = ErrorBody::parse(body.as_bytes());
+        let error = parsed.error.as_deref().unwrap();
+        assert!(parsed.is_validation_error(), "{error}");
+        assert!(error.ends_with("Value: [redacted]"), "{error}");
+        assert_eq!(
+            parsed.message.as_deref(),
+            Some("bad token [redacted], refresh [redacted].")
+        );
+        assert_eq!(parsed.reason.as_deref(), Some("[redacted]"));
+        let shown = format!("{parsed:?}");
+        assert!(
+            !shown.contains(uuid) && !shown.contains("c2lnbmF0dXJl"),
+            "{shown}"
+        );
+        // Words that only contain such shapes, and ordinary texts, stay as they are.
+        for kept in [
+            "Invalid or expired refresh token",
+            "xeyJa.eyJb.c",
+            "eyJhbGciOiJSUzI1NiJ9 only a header",
+            "a2c35b6f3-c4b9-48e3-978a-d4d0f1d42e24",
+            "2c35b6f3-c4b9-48e3-978a-d4d0f1d42e2",
+            "é unicode eyJ",
+        ] {
+            let mut text = kept.to_owned();
+            redact_secrets(&mut text);
+            assert_eq!(text, kept);
+        }
     }
 
     #[test]
