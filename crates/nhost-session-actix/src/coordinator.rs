@@ -10,8 +10,11 @@
 //!   arrived gets the new session, not a sign-out), then the fact that it is dead, so that it is
 //!   never sent to the auth service again; rejections and sign-outs are remembered the same way.
 //!
-//! Both are [`moka`] caches with a capacity and per-entry expiry. Refreshes in flight are kept
-//! in a small map: the first request with a token refreshes, the others wait for its outcome.
+//! Both are [`quick_cache`] caches with a capacity: entries live inside the cache's own table
+//! (no allocation of their own), and the least useful go first when it is full. Whether an
+//! entry still means something is decided by its time (with the coordinator's clock) when it
+//! is read; [`LocalCoordinator::purge_expired`] drops the expired ones at once. Refreshes in
+//! flight are kept in a small map: the first request with a token refreshes, the others wait for its outcome.
 //! Transient failures are not remembered: the next request tries again (and while the old JWT
 //! is still valid, it is served in the meantime).
 
@@ -19,13 +22,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use futures_channel::oneshot;
 use futures_util::FutureExt as _;
 use futures_util::future::Shared;
-use moka::Expiry;
 use nhost_session_core::{
     Clock, Error, RefreshCoordinator, RefreshToken, Refresher, Resolution, SharedSession,
     SystemClock, TokenFingerprint,
@@ -77,8 +78,8 @@ pub struct LocalCoordinator {
 }
 
 struct Inner {
-    sessions: moka::sync::Cache<TokenFingerprint, Known>,
-    outcomes: moka::sync::Cache<TokenFingerprint, Outcome>,
+    sessions: quick_cache::sync::Cache<TokenFingerprint, Known>,
+    outcomes: quick_cache::sync::Cache<TokenFingerprint, Outcome>,
     flights: Mutex<HashMap<TokenFingerprint, Flight>>,
     settings: Settings,
     clock: Arc<dyn Clock>,
@@ -100,24 +101,12 @@ struct Known {
     session: Arc<SharedSession>,
     /// The margin, at most half the access token's lifetime.
     margin: Duration,
-    /// How long the cache keeps it (until its access token expires).
-    ttl: std::time::Duration,
 }
 
 impl Known {
-    fn new(
-        session: Arc<SharedSession>,
-        lifetime: Option<Duration>,
-        settings: &Settings,
-        now: OffsetDateTime,
-    ) -> Self {
+    fn new(session: Arc<SharedSession>, lifetime: Option<Duration>, settings: &Settings) -> Self {
         let margin = effective_margin(settings.margin, lifetime);
-        let ttl = positive(session.expires_at - now);
-        Self {
-            session,
-            margin,
-            ttl,
-        }
+        Self { session, margin }
     }
 
     fn is_fresh(&self, now: OffsetDateTime) -> bool {
@@ -137,13 +126,9 @@ enum Outcome {
         successor: Known,
         grace_until: OffsetDateTime,
         dead_until: OffsetDateTime,
-        ttl: std::time::Duration,
     },
     /// It was rejected or signed out.
-    Dead {
-        until: OffsetDateTime,
-        ttl: std::time::Duration,
-    },
+    Dead { until: OffsetDateTime },
 }
 
 enum View {
@@ -174,9 +159,11 @@ impl Outcome {
         }
     }
 
-    fn ttl(&self) -> std::time::Duration {
+    /// Until when it says something ([`View::Unknown`] afterwards).
+    fn meaningful_until(&self) -> OffsetDateTime {
         match self {
-            Self::Replaced { ttl, .. } | Self::Dead { ttl, .. } => *ttl,
+            Self::Replaced { dead_until, .. } => *dead_until,
+            Self::Dead { until } => *until,
         }
     }
 }
@@ -190,50 +177,6 @@ enum FlightResult {
 }
 
 type Flight = Shared<oneshot::Receiver<FlightResult>>;
-
-struct TtlExpiry;
-
-impl Expiry<TokenFingerprint, Known> for TtlExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Known,
-        _created_at: Instant,
-    ) -> Option<std::time::Duration> {
-        Some(value.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Known,
-        _updated_at: Instant,
-        _duration_until_expiry: Option<std::time::Duration>,
-    ) -> Option<std::time::Duration> {
-        Some(value.ttl)
-    }
-}
-
-impl Expiry<TokenFingerprint, Outcome> for TtlExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Outcome,
-        _created_at: Instant,
-    ) -> Option<std::time::Duration> {
-        Some(value.ttl())
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Outcome,
-        _updated_at: Instant,
-        _duration_until_expiry: Option<std::time::Duration>,
-    ) -> Option<std::time::Duration> {
-        Some(value.ttl())
-    }
-}
 
 /// One step of a resolution, decided without waiting.
 enum Step {
@@ -323,19 +266,11 @@ impl LocalCoordinatorBuilder {
 
     /// The coordinator.
     pub fn build(self) -> LocalCoordinator {
-        let capacity = self.settings.capacity;
+        let capacity = usize::try_from(self.settings.capacity).unwrap_or(usize::MAX);
         LocalCoordinator {
             inner: Arc::new(Inner {
-                sessions: moka::sync::Cache::builder()
-                    .name("nhost-session known sessions")
-                    .max_capacity(capacity)
-                    .expire_after(TtlExpiry)
-                    .build(),
-                outcomes: moka::sync::Cache::builder()
-                    .name("nhost-session refresh outcomes")
-                    .max_capacity(capacity)
-                    .expire_after(TtlExpiry)
-                    .build(),
+                sessions: quick_cache::sync::Cache::new(capacity),
+                outcomes: quick_cache::sync::Cache::new(capacity),
                 flights: Mutex::new(HashMap::new()),
                 settings: self.settings,
                 clock: self.clock,
@@ -355,8 +290,8 @@ impl fmt::Debug for LocalCoordinator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalCoordinator")
             .field("settings", &self.inner.settings)
-            .field("sessions", &self.inner.sessions.entry_count())
-            .field("outcomes", &self.inner.outcomes.entry_count())
+            .field("sessions", &self.inner.sessions.len())
+            .field("outcomes", &self.inner.outcomes.len())
             .finish_non_exhaustive()
     }
 }
@@ -382,19 +317,22 @@ impl LocalCoordinator {
         self.inner.settings.capacity
     }
 
-    /// About how many entries the caches hold (sessions, outcomes); the counts are updated
-    /// lazily, for monitoring.
-    pub fn entry_counts(&self) -> (u64, u64) {
-        (
-            self.inner.sessions.entry_count(),
-            self.inner.outcomes.entry_count(),
-        )
+    /// How many entries the caches hold (sessions, outcomes), expired ones included until
+    /// they are read, displaced or [purged](Self::purge_expired); for monitoring.
+    pub fn entry_counts(&self) -> (usize, usize) {
+        (self.inner.sessions.len(), self.inner.outcomes.len())
     }
 
-    /// Applies pending evictions and expirations now (they otherwise happen along the way).
-    pub fn run_pending_tasks(&self) {
-        self.inner.sessions.run_pending_tasks();
-        self.inner.outcomes.run_pending_tasks();
+    /// Drops the entries that no longer mean anything: sessions whose access token expired,
+    /// outcomes past their memory. Not needed for correctness (expired entries are ignored
+    /// when read, and displaced when room is needed); call it from a timer to give their
+    /// memory back sooner after a peak.
+    pub fn purge_expired(&self) {
+        let now = self.inner.clock.now();
+        self.inner.sessions.retain(|_, known| known.is_valid(now));
+        self.inner
+            .outcomes
+            .retain(|_, outcome| now < outcome.meaningful_until());
     }
 }
 
@@ -470,15 +408,15 @@ impl Inner {
                     i64::try_from(session.access_token_expires_in).unwrap_or(i64::MAX),
                 );
                 let shared = Arc::new(SharedSession::from_session(session, now));
-                let known = Known::new(shared, Some(lifetime), &self.settings, now);
+                let known = Known::new(shared, Some(lifetime), &self.settings);
                 let new_fp = TokenFingerprint::of(&known.session.refresh_token);
                 self.sessions.insert(new_fp, known.clone());
                 // (For a server that does not rotate, `new_fp == fp`: the same token stays
                 // valid, and anything remembered against it goes.)
-                self.outcomes.invalidate(&new_fp);
+                self.outcomes.remove(&new_fp);
                 if new_fp != fp {
                     // Rotated: the old token is dead; its outcome stays for the grace period.
-                    self.sessions.invalidate(&fp);
+                    self.sessions.remove(&fp);
                     let grace_until = now + self.settings.grace;
                     let dead_until = grace_until + self.settings.dead_token_memory;
                     self.outcomes.insert(
@@ -487,7 +425,6 @@ impl Inner {
                             successor: known.clone(),
                             grace_until,
                             dead_until,
-                            ttl: positive(dead_until - now),
                         },
                     );
                 }
@@ -495,7 +432,7 @@ impl Inner {
                 FlightResult::Refreshed(known)
             }
             Err(error) if error.ends_session() => {
-                self.sessions.invalidate(&fp);
+                self.sessions.remove(&fp);
                 self.outcomes
                     .insert(fp, self.dead(now, self.settings.rejection_ttl));
                 tracing::debug!(token = %fp, "nhost-session: refresh token rejected");
@@ -511,7 +448,6 @@ impl Inner {
     fn dead(&self, now: OffsetDateTime, memory: Duration) -> Outcome {
         Outcome::Dead {
             until: now + memory,
-            ttl: positive(memory),
         }
     }
 
@@ -621,8 +557,8 @@ impl RefreshCoordinator for LocalCoordinator {
         let now = inner.clock.now();
         let lifetime = session.expires_at - now;
         let fp = TokenFingerprint::of(&session.refresh_token);
-        let known = Known::new(session, Some(lifetime), &inner.settings, now);
-        inner.outcomes.invalidate(&fp);
+        let known = Known::new(session, Some(lifetime), &inner.settings);
+        inner.outcomes.remove(&fp);
         inner.sessions.insert(fp, known);
     }
 
@@ -630,7 +566,7 @@ impl RefreshCoordinator for LocalCoordinator {
         let inner = &self.inner;
         let fp = TokenFingerprint::of(token);
         let now = inner.clock.now();
-        inner.sessions.invalidate(&fp);
+        inner.sessions.remove(&fp);
         let memory = inner.settings.grace + inner.settings.dead_token_memory;
         inner.outcomes.insert(fp, inner.dead(now, memory));
     }
@@ -650,11 +586,6 @@ pub(crate) fn effective_margin(margin: Duration, lifetime: Option<Duration>) -> 
         Some(lifetime) => margin.min(lifetime / 2).max(Duration::ZERO),
         None => margin,
     }
-}
-
-/// A non-negative `time::Duration` as a `std` one (zero when negative).
-fn positive(duration: Duration) -> std::time::Duration {
-    std::time::Duration::try_from(duration).unwrap_or(std::time::Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -960,9 +891,49 @@ mod tests {
                 .forget(&RefreshToken::new(format!("x{i}")))
                 .await;
         }
-        coordinator.run_pending_tasks();
         let (sessions, outcomes) = coordinator.entry_counts();
         assert!(sessions <= 10 && outcomes <= 10, "{sessions} {outcomes}");
+    }
+
+    #[tokio::test]
+    async fn purging_drops_only_what_no_longer_means_anything() {
+        let clock = Arc::new(ManualClock::default());
+        let coordinator = LocalCoordinator::builder().clock(clock.clone()).build();
+        let session = |token: &str, lifetime: i64| {
+            Arc::new(SharedSession {
+                access_token: nhost_session_core::AccessToken::new("jwt"),
+                expires_at: clock.now() + Duration::seconds(lifetime),
+                refresh_token: RefreshToken::new(token),
+                refresh_token_id: "id".into(),
+                user: None,
+            })
+        };
+        coordinator.remember(session("short", 100)).await;
+        coordinator.remember(session("long", 900)).await;
+        coordinator.forget(&RefreshToken::new("dead")).await;
+        coordinator.purge_expired();
+        assert_eq!(coordinator.entry_counts(), (2, 1), "nothing expired yet");
+
+        clock.advance(Duration::seconds(101));
+        coordinator.purge_expired();
+        assert_eq!(
+            coordinator.entry_counts(),
+            (1, 1),
+            "the short session's JWT expired"
+        );
+        assert!(matches!(
+            coordinator.resolve_known(&RefreshToken::new("long")),
+            Some(Resolution::Session(_))
+        ));
+
+        let memory = DEFAULT_GRACE + DEFAULT_DEAD_TOKEN_MEMORY;
+        clock.advance(memory);
+        coordinator.purge_expired();
+        assert_eq!(
+            coordinator.entry_counts(),
+            (1, 0),
+            "the dead token is forgotten"
+        );
     }
 
     #[test]

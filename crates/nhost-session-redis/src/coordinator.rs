@@ -390,8 +390,9 @@ impl Inner {
         let mut carried: Option<Known> = None;
         for _ in 0..MAX_HOPS {
             let fp = TokenFingerprint::of(&token);
-            let entry = self.memory.get(&fp);
-            match decide(&token, entry.as_ref(), carried.as_ref(), self.clock.now()) {
+            let now = self.clock.now();
+            let entry = self.memory.get(&fp, now);
+            match decide(&token, entry.as_ref(), carried.as_ref(), now) {
                 Decision::Done(resolution) => return resolution,
                 Decision::Follow(next) => {
                     token = next.session.refresh_token.clone();
@@ -582,7 +583,7 @@ impl Inner {
         // was away): share that instead of refreshing.
         let decided = decided.or_else(|| {
             let now = self.clock.now();
-            let entry = self.memory.get(fp)?;
+            let entry = self.memory.get(fp, now)?;
             match decide(token, Some(&entry), None, now) {
                 Decision::Refresh { stale: seen } => {
                     stale = stale.take().or(seen);

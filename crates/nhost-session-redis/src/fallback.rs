@@ -5,7 +5,6 @@
 use std::sync::Mutex;
 use std::time::{Duration as StdDuration, Instant};
 
-use moka::Expiry;
 use nhost_session_core::TokenFingerprint;
 use time::OffsetDateTime;
 
@@ -81,64 +80,37 @@ impl Health {
     }
 }
 
-/// An entry and how long memory keeps it.
-#[derive(Clone)]
-struct Stored {
-    entry: Entry,
-    ttl: StdDuration,
-}
-
-struct StoredExpiry;
-
-impl Expiry<TokenFingerprint, Stored> for StoredExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Stored,
-        _created_at: Instant,
-    ) -> Option<StdDuration> {
-        Some(value.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &TokenFingerprint,
-        value: &Stored,
-        _updated_at: Instant,
-        _duration_until_expiry: Option<StdDuration>,
-    ) -> Option<StdDuration> {
-        Some(value.ttl)
-    }
-}
-
 /// This instance's copy of what it read from and wrote to Redis, and of its own refreshes:
-/// bounded, each entry kept as long as it means something.
+/// bounded (the least useful entries go first when it is full), each entry used only while
+/// it means something.
 pub(crate) struct Memory {
-    cache: moka::sync::Cache<TokenFingerprint, Stored>,
+    cache: quick_cache::sync::Cache<TokenFingerprint, Entry>,
 }
 
 impl Memory {
     pub(crate) fn new(capacity: u64) -> Self {
         Self {
-            cache: moka::sync::Cache::builder()
-                .name("nhost-session-redis memory")
-                .max_capacity(capacity)
-                .expire_after(StoredExpiry)
-                .build(),
+            cache: quick_cache::sync::Cache::new(usize::try_from(capacity).unwrap_or(usize::MAX)),
         }
     }
 
-    pub(crate) fn get(&self, fp: &TokenFingerprint) -> Option<Entry> {
-        self.cache.get(fp).map(|stored| stored.entry)
+    /// The entry for `fp` if it still means something at `now`; an expired one is dropped.
+    pub(crate) fn get(&self, fp: &TokenFingerprint, now: OffsetDateTime) -> Option<Entry> {
+        let entry = self.cache.get(fp)?;
+        if entry.meaningful_until() > now {
+            return Some(entry);
+        }
+        self.cache
+            .remove_if(fp, |entry| entry.meaningful_until() <= now);
+        None
     }
 
     /// Stores what this instance decided (a refresh, a sign-in, a sign-out).
     pub(crate) fn put(&self, fp: TokenFingerprint, entry: Entry, now: OffsetDateTime) {
-        let ttl = std_positive(entry.meaningful_until() - now);
-        if ttl.is_zero() {
-            self.cache.invalidate(&fp);
+        if entry.meaningful_until() > now {
+            self.cache.insert(fp, entry);
         } else {
-            self.cache.insert(fp, Stored { entry, ttl });
+            self.cache.remove(&fp);
         }
     }
 
@@ -149,7 +121,7 @@ impl Memory {
     pub(crate) fn put_read(&self, fp: TokenFingerprint, entry: &Entry, now: OffsetDateTime) {
         if matches!(entry, Entry::Session { .. }) {
             let known_dead = self
-                .get(&fp)
+                .get(&fp, now)
                 .is_some_and(|old| matches!(old.view(now), View::Successor(_) | View::Dead));
             if known_dead {
                 return;
@@ -158,15 +130,10 @@ impl Memory {
         self.put(fp, entry.clone(), now);
     }
 
-    /// Entries held (updated lazily), for `Debug`.
-    pub(crate) fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+    /// Entries held (expired ones included until they are read or displaced), for `Debug`.
+    pub(crate) fn entry_count(&self) -> usize {
+        self.cache.len()
     }
-}
-
-/// A non-negative `time::Duration` as a `std` one (zero when negative).
-fn std_positive(duration: time::Duration) -> StdDuration {
-    StdDuration::try_from(duration).unwrap_or(StdDuration::ZERO)
 }
 
 #[cfg(test)]
@@ -217,10 +184,13 @@ mod tests {
             margin_ms: 60_000,
         };
         memory.put_read(fp, &stale, now);
-        assert!(matches!(memory.get(&fp), Some(Entry::Replaced { .. })));
+        assert!(matches!(memory.get(&fp, now), Some(Entry::Replaced { .. })));
         let other = TokenFingerprint::of(&RefreshToken::new("t9"));
         memory.put_read(other, &stale, now);
-        assert!(matches!(memory.get(&other), Some(Entry::Session { .. })));
+        assert!(matches!(
+            memory.get(&other, now),
+            Some(Entry::Session { .. })
+        ));
         memory.put(
             other,
             Entry::Dead {
@@ -228,6 +198,9 @@ mod tests {
             },
             now,
         );
-        assert!(memory.get(&other).is_none(), "nothing meaningful: dropped");
+        assert!(
+            memory.get(&other, now).is_none(),
+            "nothing meaningful: dropped"
+        );
     }
 }
