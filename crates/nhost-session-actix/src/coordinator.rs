@@ -535,7 +535,7 @@ impl RefreshCoordinator for LocalCoordinator {
 
     fn resolve_known(&self, presented: &RefreshToken) -> Option<Resolution> {
         let inner = &self.inner;
-        let now = inner.clock.now();
+        let now = hot_path_now(inner.clock.as_ref());
         let mut carried: Option<Known> = None;
         for _ in 0..MAX_HOPS {
             let token = carried
@@ -570,6 +570,15 @@ impl RefreshCoordinator for LocalCoordinator {
         let memory = inner.settings.grace + inner.settings.dead_token_memory;
         inner.outcomes.insert(fp, inner.dead(now, memory));
     }
+}
+
+/// The time for the answer to every request of a known session: the clock's cheap coarse
+/// reading, which may lag by up to [`COARSE_CLOCK_LAG`](nhost_session_core::COARSE_CLOCK_LAG).
+/// That lag only keeps a session fresh a few milliseconds longer within a margin of seconds;
+/// refreshes and their records use the precise time.
+fn hot_path_now(clock: &dyn Clock) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(clock.now_unix_nanos())
+        .unwrap_or_else(|_| clock.now())
 }
 
 /// The error waiters get when the refresh they waited for vanished.

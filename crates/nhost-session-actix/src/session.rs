@@ -21,14 +21,16 @@ use crate::config::Shared;
 #[derive(Clone)]
 pub struct AuthSession {
     shared: Arc<SharedSession>,
-    claims: Arc<OnceLock<Option<HasuraClaims>>>,
+    /// Decoded on first use. Not shared between clones: most requests never ask, and an
+    /// allocation per request to share the few decodings would cost more than it saves.
+    claims: OnceLock<Option<Box<HasuraClaims>>>,
 }
 
 impl AuthSession {
     pub(crate) fn new(shared: Arc<SharedSession>) -> Self {
         Self {
             shared,
-            claims: Arc::new(OnceLock::new()),
+            claims: OnceLock::new(),
         }
     }
 
@@ -78,9 +80,11 @@ impl AuthSession {
     pub fn claims(&self) -> Option<&HasuraClaims> {
         self.claims
             .get_or_init(|| {
-                HasuraClaims::decode_unverified(self.shared.access_token.expose_secret()).ok()
+                HasuraClaims::decode_unverified(self.shared.access_token.expose_secret())
+                    .ok()
+                    .map(Box::new)
             })
-            .as_ref()
+            .as_deref()
     }
 }
 

@@ -43,7 +43,7 @@ impl CookieConfig {
     /// wrong shape); a server then refreshes and writes a well-formed cookie.
     pub fn read_refresh_token(&self, cookies: &RequestCookies) -> Option<RefreshToken> {
         match self.format {
-            CookieFormat::Own => own_format::read(self, cookies).map(|tokens| tokens.refresh_token),
+            CookieFormat::Own => own_format::read_refresh_token(self, cookies),
             CookieFormat::NextJs2 => nextjs2::read_refresh_token(cookies),
             CookieFormat::NhostJs4 => nhostjs4::read_refresh_token(self, cookies),
         }

@@ -82,37 +82,41 @@ pub(crate) fn js_cookie_decode(text: &str) -> Option<String> {
 /// is an error (as in `decodeURIComponent`); without, it stays as it is (as in js-cookie's
 /// regular expression, which only matches complete escapes).
 fn decode_runs(text: &str, strict: bool) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(offset) = bytes.get(i..)?.iter().position(|&b| b == b'%') {
-        // Literal text up to the next `%`, copied as it is.
-        out.extend_from_slice(bytes.get(i..i + offset)?);
-        i += offset;
-        match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (Some(high), Some(low)) => {
-                out.push(high << 4 | low);
-                i += 3;
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    // Literal text is found with `memchr` (a session cookie's JWT is one long literal run);
+    // escapes come in runs (`%22%3A%22` is `":"`), decoded one after the other without a search.
+    while let Some(at) = memchr::memchr(b'%', rest) {
+        let (literal, escapes) = rest.split_at(at);
+        out.extend_from_slice(literal);
+        rest = escapes;
+        while let [b'%', tail @ ..] = rest {
+            if let [high, low, after @ ..] = tail {
+                if let (Some(high), Some(low)) = (hex(*high), hex(*low)) {
+                    out.push(high << 4 | low);
+                    rest = after;
+                    continue;
+                }
             }
-            _ if strict => return None,
-            _ => {
-                out.push(b'%');
-                i += 1;
+            if strict {
+                return None;
             }
+            out.push(b'%');
+            rest = tail;
         }
     }
-    out.extend_from_slice(bytes.get(i..)?);
+    out.extend_from_slice(rest);
     // Checking the whole result at once is the same as checking each run of escapes: the
     // literal text around a run is whole characters (it came from a `&str`), so no invalid
     // run can become valid next to it, and no valid run invalid.
     String::from_utf8(out).ok()
 }
 
-fn hex(byte: Option<&u8>) -> Option<u8> {
-    match byte? {
-        b @ b'0'..=b'9' => Some(b - b'0'),
-        b @ b'a'..=b'f' => Some(b - b'a' + 10),
-        b @ b'A'..=b'F' => Some(b - b'A' + 10),
+fn hex(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
         _ => None,
     }
 }
@@ -153,8 +157,8 @@ mod tests {
         let bytes = text.as_bytes();
         let escape_at = |at: usize| match (
             bytes.get(at),
-            hex(bytes.get(at + 1)),
-            hex(bytes.get(at + 2)),
+            bytes.get(at + 1).copied().and_then(hex),
+            bytes.get(at + 2).copied().and_then(hex),
         ) {
             (Some(b'%'), Some(high), Some(low)) => Some(high << 4 | low),
             _ => None,

@@ -181,7 +181,10 @@ fn cookie_json(config: &CookieConfig, cookies: &RequestCookies) -> Option<String
     let name = &config.name;
     let raw = cookies.get(name)?;
     // `const [name, value] = cookie.trim().split('=')`: the value ends at the next `=`.
-    let raw = raw.split('=').next().unwrap_or_default();
+    let raw = match memchr::memchr(b'=', raw.as_bytes()) {
+        Some(end) => raw.get(..end).unwrap_or_default(),
+        None => raw,
+    };
     let json = decode_uri_component(raw);
     if json.is_none() {
         tracing::warn!(cookie = %name, "session cookie is not URI-encoded; ignored");

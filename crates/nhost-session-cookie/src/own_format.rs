@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nhost_session_core::{RefreshToken, StoredTokens};
@@ -50,12 +51,30 @@ fn encode(tokens: &StoredTokens) -> Result<String, CookieError> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-/// The tokens in a cookie value (after protection was removed); the error says why not.
-fn decode(value: &str) -> Result<StoredTokens, &'static str> {
-    let json = URL_SAFE_NO_PAD
-        .decode(value.trim_end_matches('='))
-        .map_err(|_| "not base64url")?;
-    let payload: Payload = serde_json::from_slice(&json).map_err(|_| "not the expected JSON")?;
+/// Decoded JSON of a value this small stays on the stack; larger ones (not written by this
+/// crate) go to the heap.
+const STACK_JSON_BYTES: usize = 512;
+
+/// Decodes a cookie value (after protection was removed) and hands its checked payload to
+/// `use_payload`; the error says why the value is not one.
+fn decode_with<T>(
+    value: &str,
+    use_payload: impl FnOnce(Payload<'_>, Option<OffsetDateTime>) -> T,
+) -> Result<T, &'static str> {
+    let base64 = value.trim_end_matches('=');
+    let mut stack = [0u8; STACK_JSON_BYTES];
+    let heap: Vec<u8>;
+    let json = match URL_SAFE_NO_PAD.decode_slice(base64, &mut stack) {
+        Ok(len) => stack.get(..len).ok_or("not base64url")?,
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            heap = URL_SAFE_NO_PAD
+                .decode(base64)
+                .map_err(|_| "not base64url")?;
+            &heap
+        }
+        Err(DecodeSliceError::DecodeError(_)) => return Err("not base64url"),
+    };
+    let payload: Payload = serde_json::from_slice(json).map_err(|_| "not the expected JSON")?;
     if payload.v != VERSION {
         return Err("unsupported version");
     }
@@ -68,7 +87,12 @@ fn decode(value: &str) -> Result<StoredTokens, &'static str> {
         }
         None => None,
     };
-    Ok(StoredTokens {
+    Ok(use_payload(payload, expires_at))
+}
+
+/// The tokens in a cookie value (after protection was removed); the error says why not.
+fn decode(value: &str) -> Result<StoredTokens, &'static str> {
+    decode_with(value, |payload, expires_at| StoredTokens {
         refresh_token: RefreshToken::new(payload.rt.as_ref()),
         refresh_token_id: payload.id.into_owned(),
         access_token_expires_at: expires_at,
@@ -131,6 +155,27 @@ impl Protection {
 }
 
 pub(crate) fn read(config: &CookieConfig, cookies: &RequestCookies) -> Option<StoredTokens> {
+    read_with(config, cookies, decode)
+}
+
+/// Only the refresh token of the session cookie: what a server needs on every request, without
+/// copying the rest.
+pub(crate) fn read_refresh_token(
+    config: &CookieConfig,
+    cookies: &RequestCookies,
+) -> Option<RefreshToken> {
+    read_with(config, cookies, |plain| {
+        decode_with(plain, |payload, _| RefreshToken::new(payload.rt.as_ref()))
+    })
+}
+
+/// Finds the cookie (or its chunks), removes its protection and decodes it with `decode`;
+/// `None`, with a warning, when any step fails.
+fn read_with<T>(
+    config: &CookieConfig,
+    cookies: &RequestCookies,
+    decode: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Option<T> {
     let name = &config.name;
     let value = match cookies.get(name) {
         Some(value) => Cow::Borrowed(value),
@@ -141,7 +186,7 @@ pub(crate) fn read(config: &CookieConfig, cookies: &RequestCookies) -> Option<St
         return None;
     };
     match decode(&plain) {
-        Ok(tokens) => Some(tokens),
+        Ok(decoded) => Some(decoded),
         Err(reason) => {
             tracing::warn!(cookie = %name, reason, "session cookie cannot be decoded; ignored");
             None
@@ -226,5 +271,31 @@ mod tests {
         let minimal = decode(&URL_SAFE_NO_PAD.encode(r#"{"v":1,"rt":"x","future":true}"#)).unwrap();
         assert_eq!(minimal.refresh_token_id, "");
         assert_eq!(minimal.access_token_expires_at, None);
+    }
+
+    #[test]
+    fn values_beyond_the_stack_buffer_decode_the_same() {
+        let mut json_sizes = Vec::new();
+        // The JSON is the token and 76 bytes: around the buffer's size, and far beyond it.
+        for len in [100, 435, 436, 437, 4 * STACK_JSON_BYTES] {
+            let long = StoredTokens {
+                refresh_token: RefreshToken::new("r".repeat(len)),
+                ..tokens()
+            };
+            let value = encode(&long).unwrap();
+            json_sizes.push(URL_SAFE_NO_PAD.decode(&value).unwrap().len());
+            assert_eq!(decode(&value).unwrap(), long, "{len}");
+            let config = CookieConfig::own();
+            let cookies = RequestCookies::from_pairs([(config.name.as_str(), value.as_str())]);
+            let token = read_refresh_token(&config, &cookies).unwrap();
+            assert!(token.ct_eq(&long.refresh_token), "{len}");
+        }
+        assert!(json_sizes.contains(&STACK_JSON_BYTES), "{json_sizes:?}");
+        assert!(
+            json_sizes.contains(&(STACK_JSON_BYTES + 1)),
+            "{json_sizes:?}"
+        );
+        let broken = URL_SAFE_NO_PAD.encode("x".repeat(2 * STACK_JSON_BYTES)) + "!";
+        assert_eq!(decode(&broken).unwrap_err(), "not base64url");
     }
 }
