@@ -14,8 +14,8 @@
 //! (no allocation of their own), and the least useful go first when it is full. Whether an
 //! entry still means something is decided by its time (with the coordinator's clock) when it
 //! is read; [`LocalCoordinator::purge_expired`] drops the expired ones at once. Refreshes in
-//! flight are kept in a small map: the first request with a token refreshes, the others wait for its outcome.
-//! Transient failures are not remembered: the next request tries again (and while the old JWT
+//! flight are kept in a small map: the first request with a token refreshes, the others wait
+//! for its outcome. Transient failures are not remembered: the next request tries again (and while the old JWT
 //! is still valid, it is served in the meantime).
 
 use std::collections::HashMap;
