@@ -145,6 +145,27 @@ mod tests {
     use crate::entry::unix_ms;
 
     #[test]
+    fn entries_are_forgotten_once_they_mean_nothing() {
+        let now = OffsetDateTime::now_utc();
+        let memory = Memory::new(100);
+        let fp = TokenFingerprint::of(&RefreshToken::new("t1"));
+        let until = now + Duration::seconds(10);
+        memory.put(
+            fp,
+            Entry::Dead {
+                until: unix_ms(until),
+            },
+            now,
+        );
+        assert!(matches!(memory.get(&fp, now), Some(Entry::Dead { .. })));
+        assert_eq!(memory.entry_count(), 1);
+        let later = until + Duration::milliseconds(1);
+        assert!(memory.get(&fp, later).is_none(), "past its meaning");
+        assert_eq!(memory.entry_count(), 0, "dropped when read");
+        assert!(memory.get(&fp, now).is_none(), "gone, not only hidden");
+    }
+
+    #[test]
     fn down_for_a_while_after_a_failure() {
         let health = Health::new(StdDuration::from_millis(50));
         assert!(!health.is_down());
